@@ -1,0 +1,1 @@
+"""BIMS ETL: extract -> validate -> transform (PySpark) -> load into the warehouse."""

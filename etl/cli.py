@@ -1,0 +1,152 @@
+"""`python -m etl generate | refresh | status`."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from etl.config import Settings
+from etl.spark import LOG_DIR
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def _log_traceback() -> Path:
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    path = LOG_DIR / "etl.log"
+    with open(path, "a") as f:
+        f.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')}\n{traceback.format_exc()}\n")
+    return path
+
+
+def cmd_generate(args) -> int:
+    from etl.generate import generate
+
+    started = time.monotonic()
+    counts = generate(args.out, scale=args.scale, seed=args.seed, layout=args.layout, fmt=args.format,
+                      inject_errors=args.inject_errors, progress=lambda line: _say(f"  {line}"))
+    _say(f"wrote {len(counts)} tables, {sum(counts.values()):,} rows to {args.out} "
+         f"in {time.monotonic() - started:.1f} s")
+    return 0
+
+
+def _print_summary(summary) -> None:
+    from etl.validate import RULES
+
+    _say("")
+    _say(f"{'table':<28}{'read':>12}{'rejected':>10}")
+    for table, read in summary.rows_read.items():
+        _say(f"{table:<28}{read:>12,}{summary.rows_rejected.get(table, 0):>10,}")
+    if summary.rejected_by_rule:
+        _say("rejected by rule: " + ", ".join(
+            f"{rule} (rule {RULES[rule][0]}) {n:,}" for rule, n in sorted(summary.rejected_by_rule.items())))
+    if summary.rows_written:
+        _say(f"\n{'written':<28}{'rows':>12}")
+        for table, n in summary.rows_written.items():
+            _say(f"{table:<28}{n:>12,}")
+
+
+def cmd_refresh(args) -> int:
+    from etl.pipeline import refresh
+    from etl.spark import JavaMissing
+    from etl.extract import SourceError
+    from etl.validate import RejectLimitExceeded
+    from warehouse import WarehouseError
+
+    settings = Settings.from_env(warehouse_url=args.warehouse, spark_master=args.master,
+                                 fiscal_years=tuple(args.fiscal_years or ()))
+    scope = "fiscal years " + " ".join(map(str, settings.fiscal_years)) if settings.fiscal_years else "all fiscal years"
+    _say(f"BIMS refresh: {args.source} -> {settings.warehouse_url} ({scope})")
+    try:
+        summary = refresh(args.source, settings, show=lambda line: _say(f"  {line}"))
+    except JavaMissing as exc:
+        _say(f"error: {exc}")
+        return EXIT_FAILED
+    except (SourceError, RejectLimitExceeded, WarehouseError) as exc:
+        _say(f"error: refresh failed: {exc}")
+        return EXIT_FAILED
+    except Exception as exc:  # anything else: one line here, the traceback in the log
+        log = _log_traceback()
+        _say(f"error: refresh failed ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+             f"the warehouse was left as it was; details in {log}")
+        return EXIT_FAILED
+    _print_summary(summary)
+    _say(f"\nrun {summary.run_id} {summary.status} in {summary.seconds:.1f} s")
+    return 0
+
+
+def cmd_status(args) -> int:
+    from warehouse import WarehouseError, connect
+
+    try:
+        runs = connect(args.warehouse).read(
+            "SELECT run_id, status, started_at, seconds, fiscal_years, rows_read, rows_rejected, rows_written, "
+            "source, message FROM etl_runs ORDER BY started_at DESC LIMIT ?", [args.limit]).to_pylist()
+    except WarehouseError as exc:
+        _say(f"error: {exc}")
+        return EXIT_FAILED
+    if not runs:
+        _say("no runs recorded yet")
+        return 0
+    _say(f"{'run':<24}{'status':<11}{'started (UTC)':<21}{'seconds':>8}  {'years':<10}{'read':>12}"
+         f"{'rejected':>10}{'written':>11}  source")
+    for r in runs:
+        _say(f"{r['run_id']:<24}{r['status']:<11}{r['started_at']:%Y-%m-%d %H:%M:%S}  {r['seconds'] or 0:>7.1f}  "
+             f"{r['fiscal_years'] or '':<10}{r['rows_read'] or 0:>12,}{r['rows_rejected'] or 0:>10,}"
+             f"{r['rows_written'] or 0:>11,}  {r['source']}")
+        if r["status"] != "succeeded" and r["message"]:
+            _say(f"    {r['message']}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m etl", description="BIMS ETL: sample data, refresh, run history.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser("generate", help="write a sample AtliQ-shaped dataset")
+    g.add_argument("--out", required=True, help="folder to write the tables into")
+    g.add_argument("--scale", type=float, default=1.0, help="1 = the real dataset's size (default 1)")
+    g.add_argument("--seed", type=int, default=7)
+    g.add_argument("--layout", choices=("full", "adhoc"), default="full")
+    g.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    g.add_argument("--inject-errors", action="store_true", help="add rows that break each business rule")
+    g.set_defaults(run=cmd_generate)
+
+    r = sub.add_parser("refresh", help="validate, transform and load a source into the warehouse")
+    r.add_argument("--source", required=True, help="folder or s3://bucket/prefix holding the tables")
+    r.add_argument("--warehouse", help="warehouse URL (default: $BIMS_WAREHOUSE or duckdb:///data/bims.duckdb)")
+    r.add_argument("--fiscal-years", type=int, nargs="+", metavar="Y",
+                   help="recompute and replace only these fiscal years")
+    r.add_argument("--master", help="Spark master (default: $SPARK_MASTER or local[*])")
+    r.set_defaults(run=cmd_refresh)
+
+    s = sub.add_parser("status", help="list recent refreshes")
+    s.add_argument("--warehouse", help="warehouse URL")
+    s.add_argument("--limit", type=int, default=10)
+    s.set_defaults(run=cmd_status)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(message)s")
+    args = parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:
+        _say("interrupted; the warehouse was left as it was")
+        return 130
+    except ValueError as exc:
+        _say(f"error: {exc}")
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

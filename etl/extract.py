@@ -1,0 +1,187 @@
+"""Extract: find the source tables in a folder or an s3:// prefix and read them
+as Spark DataFrames of raw values.
+
+Nothing is parsed or checked here beyond finding the files and the columns:
+every value stays as the file holds it (CSV: strings, so codes keep their
+leading zeros and `NA` stays a region), and validate decides what it means.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from etl.schema import TABLES, TableSpec, spec_for_file_name
+
+log = logging.getLogger(__name__)
+
+SUFFIXES = (".csv", ".csv.gz", ".parquet")
+
+
+class SourceError(Exception):
+    """The source cannot be read as BIMS data (missing tables, columns or files)."""
+
+
+@dataclass
+class SourceFile:
+    table: str
+    path: str  # what Spark reads: a local path (file or folder)
+    fmt: str  # csv | parquet
+    shown_as: str  # what the user named: local path or s3:// URI
+
+
+@dataclass
+class Extracted:
+    frames: dict[str, DataFrame]
+    files: dict[str, SourceFile]
+    missing_optional: list[str] = field(default_factory=list)
+
+    @property
+    def layout(self) -> str:
+        return "full" if "dim_market" in self.frames or "fact_forecast_monthly" in self.frames else "adhoc"
+
+
+def _stem_and_format(name: str) -> tuple[str, str] | None:
+    lower = name.lower()
+    for suffix in SUFFIXES:
+        if lower.endswith(suffix):
+            return name[: -len(suffix)], ("parquet" if suffix == ".parquet" else "csv")
+    return None
+
+
+def _folder_format(entries: list[str]) -> str | None:
+    """A folder of part files (as Spark writes them) is one table."""
+    formats = {f for _, f in filter(None, (_stem_and_format(e) for e in entries))}
+    return formats.pop() if len(formats) == 1 else None
+
+
+def _discover_local(root: Path) -> list[tuple[str, str, str]]:
+    if not root.is_dir():
+        raise SourceError(f"source folder {root} does not exist")
+    found = []
+    for entry in sorted(root.iterdir()):
+        if entry.is_dir():
+            fmt = _folder_format([p.name for p in entry.iterdir()])
+            if fmt:
+                found.append((entry.name, str(entry), fmt))
+        elif parsed := _stem_and_format(entry.name):
+            found.append((parsed[0], str(entry), parsed[1]))
+    return found
+
+
+def s3_filesystem():
+    """pyarrow's S3 filesystem; `AWS_ENDPOINT_URL` points it at an S3-compatible server."""
+    from pyarrow import fs
+
+    endpoint = os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("BIMS_S3_ENDPOINT")
+    kwargs = {"region": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
+    if endpoint:
+        parsed = urlparse(endpoint)
+        kwargs.update(endpoint_override=parsed.netloc or parsed.path, scheme=parsed.scheme or "https")
+    return fs.S3FileSystem(**kwargs)
+
+
+def _stage_s3(uri: str, staging_dir: Path) -> tuple[Path, dict[str, str]]:
+    """Copy the tables under an s3:// prefix into a local folder.
+
+    Spark reads local files here: pyspark ships no S3 connector (hadoop-aws), so
+    pyarrow's S3 client fetches the objects. On a cluster with hadoop-aws
+    installed, give Spark s3a:// paths instead.
+    """
+    from pyarrow import fs
+
+    s3 = s3_filesystem()
+    prefix = uri[len("s3://"):].rstrip("/")
+    try:
+        infos = s3.get_file_info(fs.FileSelector(prefix, recursive=True))
+    except OSError as exc:
+        raise SourceError(f"cannot list {uri}: {exc}") from exc
+    shown: dict[str, str] = {}
+    for info in infos:
+        if info.type != fs.FileType.File or not _stem_and_format(info.base_name):
+            continue
+        relative = info.path[len(prefix):].lstrip("/")
+        target = staging_dir / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fs.copy_files(info.path, str(target), source_filesystem=s3)
+        top = relative.split("/")[0]
+        shown[top] = f"s3://{prefix}/{top}"
+    return staging_dir, shown
+
+
+def _normalise_header(name: str) -> str:
+    return name.replace("\ufeff", "").strip().lower()
+
+
+def read_table(spark: SparkSession, source: SourceFile, spec: TableSpec) -> DataFrame:
+    if source.fmt == "csv":
+        # header, RFC 4180 quotes ("" inside a quoted field), CRLF or LF endings;
+        # no schema inference: every value arrives as the string the file holds,
+        # and only an empty field is missing.
+        raw = spark.read.options(
+            header=True, inferSchema=False, quote='"', escape='"', mode="PERMISSIVE",
+            nullValue="", emptyValue="",
+        ).csv(source.path)
+    else:
+        raw = spark.read.parquet(source.path)
+    columns = {_normalise_header(c): c for c in raw.columns}
+    missing = [c.name for c in spec.columns if c.required and c.name not in columns]
+    if missing:
+        raise SourceError(
+            f"{source.shown_as}: table {spec.name} lacks required column(s) {', '.join(missing)} "
+            f"(it has: {', '.join(raw.columns)})"
+        )
+    selected = [
+        (F.col(f"`{columns[c.name]}`") if c.name in columns else F.lit(None).cast("string")).alias(c.name)
+        for c in spec.columns
+    ]
+    return raw.select(
+        *selected,
+        F.lit(source.shown_as).alias("_source_file"),
+        F.monotonically_increasing_id().alias("_row_id"),
+    )
+
+
+def discover(source: str, staging_dir: Path | None = None) -> dict[str, SourceFile]:
+    """The source files of each known table under a folder or s3:// prefix."""
+    shown: dict[str, str] = {}
+    if source.startswith("s3://"):
+        staging_dir = staging_dir or Path(tempfile.mkdtemp(prefix="bims-s3-"))
+        root, shown = _stage_s3(source, staging_dir)
+    elif source.startswith(("s3a://", "s3n://")):
+        raise SourceError(f"{source}: write S3 sources as s3://bucket/prefix")
+    else:
+        root = Path(source)
+    files: dict[str, SourceFile] = {}
+    for stem, path, fmt in _discover_local(root):
+        spec = spec_for_file_name(stem)
+        if spec is None:
+            continue
+        if spec.name in files:
+            raise SourceError(
+                f"{source}: two files hold table {spec.name}: {files[spec.name].shown_as} and {path}"
+            )
+        name = Path(path).name
+        files[spec.name] = SourceFile(spec.name, path, fmt, shown.get(name, path))
+    return files
+
+
+def extract(spark: SparkSession, source: str, staging_dir: Path | None = None) -> Extracted:
+    files = discover(source, staging_dir)
+    missing_required = [t.name for t in TABLES.values() if t.required and t.name not in files]
+    if missing_required:
+        raise SourceError(
+            f"{source}: required table(s) missing: {', '.join(missing_required)} "
+            f"(looked for .csv, .csv.gz or .parquet files, with or without the fact_ prefix)"
+        )
+    missing_optional = [t.name for t in TABLES.values() if not t.required and t.name not in files]
+    for name in missing_optional:
+        log.warning("optional table %s is not in %s: the measures that need it are absent", name, source)
+    frames = {name: read_table(spark, f, TABLES[name]) for name, f in files.items()}
+    return Extracted(frames, files, missing_optional)

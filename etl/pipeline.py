@@ -1,0 +1,233 @@
+"""A refresh: extract -> validate -> transform -> load, with a record of the run.
+
+This is the only module that sequences the stages and triggers Spark actions;
+the stages themselves stay plain functions.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from functools import reduce
+from pathlib import Path
+from typing import Callable
+
+import pyarrow as pa
+import pyarrow.compute  # noqa: F401  (pa.compute)
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from etl import transform as tf
+from etl import validate as vd
+from etl.config import Settings
+from etl.extract import Extracted, extract
+from etl.schema import FACT_TABLES, TABLES
+from warehouse import Publication, connect
+
+# Aggregate and dimension tables, in the order they are loaded.
+OUTPUT_TABLES = (
+    "dim_customer", "dim_product", "dim_market",
+    "agg_customer_category_monthly", "agg_customer_product_yearly",
+    "product_price_cost_yearly", "customer_deduction_rates_yearly", "market_cost_rates_yearly",
+)
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    status: str
+    seconds: float
+    rows_read: dict[str, int] = field(default_factory=dict)
+    rows_rejected: dict[str, int] = field(default_factory=dict)
+    rejected_by_rule: dict[str, int] = field(default_factory=dict)
+    rows_written: dict[str, int] = field(default_factory=dict)
+    warnings: dict[str, int] = field(default_factory=dict)
+    missing_tables: list[str] = field(default_factory=list)
+    message: str = ""
+
+
+class Stages:
+    """Prints one line per stage with its duration."""
+
+    def __init__(self, show: Callable[[str], None]):
+        self.show = show
+        self.started = time.monotonic()
+
+    def run(self, name: str, detail: str, work: Callable):
+        begun = time.monotonic()
+        self.show(f"{name:<10} {detail} ...")
+        result = work()
+        self.show(f"{name:<10} done in {time.monotonic() - begun:.1f} s")
+        return result
+
+
+def new_run_id() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+
+
+def _in_scope(frame: DataFrame, name: str, settings: Settings) -> DataFrame:
+    """With --fiscal-years, only rows of those years (and rows whose year
+    cannot be told, so their rejection is still reported)."""
+    years = settings.fiscal_years
+    if not years:
+        return frame
+    spec = TABLES[name]
+    if "date" in spec.column_names:
+        date = F.col("date")
+        return frame.where(date.isNull() | tf.in_fiscal_years(date, years, settings.fiscal_start_month))
+    year_column = next((c for c in ("fiscal_year", "cost_year") if c in spec.column_names), None)
+    if year_column:
+        return frame.where(F.col(year_column).isNull() | F.col(year_column).isin(*years))
+    return frame
+
+
+def _count_rules(flagged: DataFrame) -> tuple[int, dict[str, int]]:
+    counts = {row["rule"]: row["count"] for row in
+              flagged.groupBy(F.col("_failure.rule").alias("rule")).count().collect()}
+    total = sum(counts.values())
+    return total, {rule: n for rule, n in counts.items() if rule is not None}
+
+
+def _arrow(frame: DataFrame | None) -> pa.Table:
+    schema = pa.schema([(c, pa.string()) for c in vd.DQ_COLUMNS])
+    if frame is None:
+        return schema.empty_table()
+    table = frame.select(*vd.DQ_COLUMNS).toArrow()
+    return table.cast(schema) if table.num_rows else schema.empty_table()
+
+
+def _count_duplicate_fact_rows(dq: pa.Table, summary: RunSummary) -> None:
+    """Duplicate fact keys are found when the facts are combined, after the
+    per-row checks: add their rows to the run's reject counts."""
+    for row in dq.filter(pa.compute.equal(dq["rule"], "unique_key")).to_pylist():
+        if row["table_name"] in FACT_TABLES:
+            n = int(row["offending_value"])
+            summary.rows_rejected[row["table_name"]] = summary.rows_rejected.get(row["table_name"], 0) + n
+            summary.rejected_by_rule["unique_key"] = summary.rejected_by_rule.get("unique_key", 0) + n
+
+
+def refresh(source: str, settings: Settings, show: Callable[[str], None] = print, spark=None) -> RunSummary:
+    """Run one refresh; raise on failure after recording it in etl_runs."""
+    from etl.spark import get_spark
+
+    run_id = new_run_id()
+    started_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    stages = Stages(show)
+    warehouse = connect(settings.warehouse_url)
+    summary = RunSummary(run_id, "running", 0.0)
+    staging = Path(tempfile.mkdtemp(prefix=f"bims-{run_id}-"))
+    record = {"run_id": run_id, "started_at": started_at, "source": source,
+              "fiscal_years": " ".join(map(str, settings.fiscal_years)) or "all"}
+    persisted: list[DataFrame] = []
+    findings: list[DataFrame] = []
+
+    def finish(status: str, message: str, tables: dict[str, str]) -> None:
+        summary.status, summary.message = status, message
+        dq = _arrow(reduce(DataFrame.unionByName, findings) if findings else None)
+        _count_duplicate_fact_rows(dq, summary)
+        summary.seconds = time.monotonic() - stages.started
+        run = dict(record, finished_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), status=status,
+                   missing_tables=" ".join(summary.missing_tables), message=message[:4000],
+                   rows_read=sum(summary.rows_read.values()), rows_rejected=sum(summary.rows_rejected.values()),
+                   seconds=round(summary.seconds, 3))
+        run_tables = [{"table_name": t, "rows_read": summary.rows_read.get(t), "rows_rejected":
+                       summary.rows_rejected.get(t), "rows_written": None}
+                      for t in [*summary.rows_read, *[o for o in tables if o not in summary.rows_read]]]
+        summary.rows_written = warehouse.publish(Publication(
+            run, run_tables, dq, tables, settings.fiscal_years or None))
+
+    try:
+        if spark is None:
+            spark = stages.run("spark", f"starting on {settings.spark_master}", lambda: get_spark(
+                settings.spark_master, settings.spark_driver_memory, settings.shuffle_partitions))
+        extracted: Extracted = stages.run("extract", f"reading {source}", lambda: extract(spark, source, staging / "source"))
+        record["layout"] = extracted.layout
+        summary.missing_tables = extracted.missing_optional
+        for name in summary.missing_tables:
+            show(f"warning    optional table {name} is missing: the measures that need it are absent")
+
+        def validate():
+            flagged = vd.check_all({n: _in_scope(f, n, settings) for n, f in extracted.frames.items()}, settings)
+            for name, frame in flagged.items():
+                if name in FACT_TABLES:
+                    frame = frame.drop("_row_id").persist(StorageLevel.MEMORY_AND_DISK)
+                    persisted.append(frame)
+                    flagged[name] = frame
+                read, rules = _count_rules(frame)
+                summary.rows_read[name] = read
+                summary.rows_rejected[name] = sum(rules.values())
+                for rule, n in rules.items():
+                    summary.rejected_by_rule[rule] = summary.rejected_by_rule.get(rule, 0) + n
+                if rules:
+                    findings.append(vd.rejected_rows(frame, name))
+            return flagged
+
+        flagged = stages.run("validate", f"{len(vd.RULES)} business rules on {len(extracted.frames)} tables", validate)
+        vd.enforce_reject_limit(summary.rows_read, summary.rows_rejected, settings)
+
+        tables = stages.run("transform", "computing measures and aggregates",
+                            lambda: _transform(flagged, settings, staging / "out", findings, persisted, summary))
+        stages.run("load", f"publishing {len(tables)} tables to {warehouse.url}",
+                   lambda: finish("succeeded", "", tables))
+        return summary
+    except Exception as exc:
+        if summary.status == "running":
+            try:
+                finish("failed", f"{type(exc).__name__}: {exc}", {})
+            except Exception:  # the warehouse itself may be what failed
+                pass
+        raise
+    finally:
+        for frame in persisted:
+            frame.unpersist()
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _transform(flagged: dict[str, DataFrame], settings: Settings, out: Path, findings: list[DataFrame],
+               persisted: list[DataFrame], summary: RunSummary) -> dict[str, str]:
+    clean = {name: vd.clean_rows(frame) for name, frame in flagged.items()}
+    customers, markets, geography_warnings = vd.geography(clean["dim_customer"], clean.get("dim_market"))
+    findings.append(geography_warnings)
+    products = clean["dim_product"]
+    combined = tf.combine_facts(clean["fact_sales_monthly"], clean.get("fact_forecast_monthly"),
+                                clean.get("post_invoice_deductions")).persist(StorageLevel.MEMORY_AND_DISK)
+    persisted.append(combined)
+    findings.append(tf.duplicate_keys(combined))
+    lines = tf.sales_lines(combined, customers, products, clean["gross_price"], clean.get("manufacturing_cost"),
+                           clean.get("pre_invoice_deductions"), clean.get("freight_cost"),
+                           settings.fiscal_start_month)
+    lookup_findings = tf.missing_lookups(lines, set(clean))
+    if lookup_findings is not None:
+        findings.append(lookup_findings)
+
+    frames = {
+        "dim_customer": customers,
+        "dim_product": products.select(*tf.PRODUCT_ATTRIBUTES),
+        "dim_market": markets,
+        "agg_customer_category_monthly": tf.customer_category_monthly(lines, settings.fiscal_start_month),
+        "agg_customer_product_yearly": tf.customer_product_yearly(lines),
+        "product_price_cost_yearly": tf.product_price_cost_yearly(
+            clean["gross_price"], clean.get("manufacturing_cost"), products),
+    }
+    if "pre_invoice_deductions" in clean:
+        frames["customer_deduction_rates_yearly"] = tf.customer_deduction_rates_yearly(
+            clean["pre_invoice_deductions"], customers)
+    # A layout without freight still gets the table, empty, so readers find it.
+    freight = clean.get("freight_cost")
+    if freight is None:
+        freight = markets.limit(0).select(F.lit(None).cast("int").alias("fiscal_year"), "market",
+                                          F.lit(None).cast("double").alias("freight_pct"),
+                                          F.lit(None).cast("double").alias("other_cost_pct"))
+    frames["market_cost_rates_yearly"] = tf.market_cost_rates_yearly(freight, markets)
+    paths = {}
+    for name in OUTPUT_TABLES:
+        if name in frames:
+            path = out / name
+            frames[name].coalesce(1 if name.startswith(("dim_", "product_", "customer_", "market_")) else 4) \
+                .write.mode("overwrite").parquet(str(path))
+            paths[name] = str(path)
+    return paths

@@ -1,0 +1,299 @@
+"""Transform: the brief's measures, once, as pure functions of DataFrames.
+
+No I/O happens here: every function takes DataFrames (and plain settings) and
+returns DataFrames, so each is testable on a handful of hand-written rows.
+"""
+from __future__ import annotations
+
+from functools import reduce
+
+from pyspark.sql import Column as SparkColumn
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+CUSTOMER_ATTRIBUTES = ("customer_code", "customer", "market", "sub_zone", "region", "platform", "channel")
+PRODUCT_ATTRIBUTES = ("product_code", "division", "segment", "category", "product", "variant")
+
+# Summed measures, in P&L order; every aggregate table carries all of them.
+SALES_MEASURES = (
+    "sold_quantity", "gross_sales", "pre_invoice_deduction", "net_invoice_sales",
+    "post_invoice_discount", "post_invoice_other", "net_sales",
+    "freight_cost", "other_cost", "manufacturing_cost", "cogs", "gross_margin",
+)
+FORECAST_MEASURES = ("forecast_quantity", "net_error", "abs_error")
+MEASURES = SALES_MEASURES + FORECAST_MEASURES
+
+
+# --- the fiscal calendar ------------------------------------------------------
+
+def _months_ahead(start_month: int) -> int:
+    """Months to add to a date so that its calendar year is its fiscal year
+    (a fiscal year is named for the calendar year in which it ends)."""
+    return (13 - start_month) % 12
+
+
+def fiscal_year(date: SparkColumn, start_month: int = 9) -> SparkColumn:
+    """fiscal_year(date) = year(date + 4 months) for a September start."""
+    return F.year(F.add_months(date, _months_ahead(start_month)))
+
+
+def fiscal_month(date: SparkColumn, start_month: int = 9) -> SparkColumn:
+    """1 for the fiscal year's first month (September) ... 12 for its last."""
+    return (F.month(date) - start_month + 12) % 12 + 1
+
+
+def fiscal_quarter(date: SparkColumn, start_month: int = 9) -> SparkColumn:
+    """Q1 = Sep-Nov, Q2 = Dec-Feb, Q3 = Mar-May, Q4 = Jun-Aug (September start)."""
+    return F.floor((fiscal_month(date, start_month) - 1) / 3).cast("int") + 1
+
+
+def fiscal_year_bounds(years, start_month: int = 9) -> list[tuple]:
+    """First and last month (as dates) of each fiscal year."""
+    import datetime as dt
+
+    bounds = []
+    for year in years:
+        first_year = year - 1 if start_month != 1 else year
+        first = dt.date(first_year, start_month, 1)
+        last_month = (start_month - 2) % 12 + 1
+        last = dt.date(year, last_month, 1)
+        bounds.append((first, last))
+    return bounds
+
+
+def in_fiscal_years(date: SparkColumn, years, start_month: int = 9) -> SparkColumn:
+    """True for dates inside one of the fiscal years (a range filter Spark can push down)."""
+    return reduce(lambda a, b: a | b, [date.between(f, l) for f, l in fiscal_year_bounds(years, start_month)])
+
+
+# --- facts at their common grain ------------------------------------------------
+
+KEY = ("date", "customer_code", "product_code")
+
+
+def combine_facts(sales: DataFrame, forecasts: DataFrame | None, post_invoice: DataFrame | None) -> DataFrame:
+    """One row per (date, customer_code, product_code) holding actuals, forecast
+    and post-invoice rates: the full outer join of the brief, done as one
+    union-and-aggregate (a single shuffle instead of three joins).
+
+    n_sales / n_forecasts / n_post_invoice count the source rows at the key;
+    more than one is a duplicate key (rule 1): that part of the row is left
+    out here and reported by `duplicate_keys`.
+    """
+    none = F.lit(None).cast("double")
+    parts = [sales.select(*KEY, F.col("sold_quantity").cast("double").alias("sold_quantity"),
+                          none.alias("forecast_quantity"), none.alias("discounts_pct"),
+                          none.alias("other_deductions_pct"), F.lit(1).alias("n_sales"),
+                          F.lit(0).alias("n_forecasts"), F.lit(0).alias("n_post_invoice"))]
+    if forecasts is not None:
+        parts.append(forecasts.select(*KEY, none.alias("sold_quantity"),
+                                      F.col("forecast_quantity").cast("double").alias("forecast_quantity"),
+                                      none.alias("discounts_pct"), none.alias("other_deductions_pct"),
+                                      F.lit(0).alias("n_sales"), F.lit(1).alias("n_forecasts"),
+                                      F.lit(0).alias("n_post_invoice")))
+    if post_invoice is not None:
+        parts.append(post_invoice.select(*KEY, none.alias("sold_quantity"), none.alias("forecast_quantity"),
+                                         "discounts_pct", "other_deductions_pct", F.lit(0).alias("n_sales"),
+                                         F.lit(0).alias("n_forecasts"), F.lit(1).alias("n_post_invoice")))
+    combined = reduce(DataFrame.unionByName, parts).groupBy(*KEY).agg(
+        F.sum("sold_quantity").alias("sold_quantity"),
+        F.sum("forecast_quantity").alias("forecast_quantity"),
+        F.max("discounts_pct").alias("discounts_pct"),
+        F.max("other_deductions_pct").alias("other_deductions_pct"),
+        F.sum("n_sales").alias("n_sales"),
+        F.sum("n_forecasts").alias("n_forecasts"),
+        F.sum("n_post_invoice").alias("n_post_invoice"),
+    )
+    return combined.select(
+        *KEY,
+        F.when(F.col("n_sales") == 1, F.col("sold_quantity")).alias("sold_quantity"),
+        F.when(F.col("n_forecasts") == 1, F.col("forecast_quantity")).alias("forecast_quantity"),
+        F.when(F.col("n_post_invoice") == 1, F.col("discounts_pct")).alias("discounts_pct"),
+        F.when(F.col("n_post_invoice") == 1, F.col("other_deductions_pct")).alias("other_deductions_pct"),
+        "n_sales", "n_forecasts", "n_post_invoice",
+    )
+
+
+def duplicate_keys(combined: DataFrame) -> DataFrame:
+    """Rule 1 on the large facts: keys that appear more than once in a table."""
+    parts = []
+    for table, count in (("fact_sales_monthly", "n_sales"), ("fact_forecast_monthly", "n_forecasts"),
+                         ("post_invoice_deductions", "n_post_invoice")):
+        parts.append(combined.where(F.col(count) > 1).select(
+            F.lit(table).alias("table_name"), F.lit(None).cast("string").alias("source_file"),
+            F.lit("unique_key").alias("rule"), F.lit("rejected").alias("severity"),
+            F.concat_ws(", ", *[F.concat(F.lit(f"{k}="), F.col(k).cast("string")) for k in KEY]).alias("row_key"),
+            F.lit("date").alias("column_name"), F.col(count).cast("string").alias("offending_value"),
+            F.concat(F.lit("rule 1: the key appears "), F.col(count).cast("string"),
+                     F.lit(" times; all its rows are quarantined")).alias("message"),
+        ))
+    return reduce(DataFrame.unionByName, parts)
+
+
+# --- the measures ---------------------------------------------------------------
+
+def _lookup(frame: DataFrame | None, columns: dict[str, str]) -> DataFrame | None:
+    """A small lookup table with its columns renamed to the names the fact rows use."""
+    if frame is None:
+        return None
+    return frame.select(*[F.col(src).alias(dst) for src, dst in columns.items()])
+
+
+def sales_lines(combined: DataFrame, customers: DataFrame, products: DataFrame,
+                gross_price: DataFrame, manufacturing_cost: DataFrame | None,
+                pre_invoice: DataFrame | None, freight: DataFrame | None,
+                start_month: int = 9) -> DataFrame:
+    """Every measure of the brief at the (month, customer, product) grain.
+
+    A missing deduction, freight or cost rate counts as 0 (and `_found_*` says
+    it was missing); a missing gross price leaves the money measures empty
+    while the quantity still counts.
+    """
+    actual_months = combined.where(F.col("sold_quantity").isNotNull()).select("date").distinct() \
+        .withColumn("has_actuals", F.lit(True))
+    lines = (
+        combined.where(F.col("sold_quantity").isNotNull() | F.col("forecast_quantity").isNotNull())
+        .withColumn("fiscal_year", fiscal_year(F.col("date"), start_month))
+        .join(F.broadcast(customers.select(*CUSTOMER_ATTRIBUTES)), on="customer_code", how="inner")
+        .join(F.broadcast(products.select(*PRODUCT_ATTRIBUTES)), on="product_code", how="inner")
+        .join(F.broadcast(actual_months), on="date", how="left")
+    )
+    lookups = [
+        (_lookup(gross_price, {"product_code": "product_code", "fiscal_year": "fiscal_year",
+                               "gross_price": "gross_price"}), ["product_code", "fiscal_year"]),
+        (_lookup(manufacturing_cost, {"product_code": "product_code", "cost_year": "fiscal_year",
+                                      "manufacturing_cost": "unit_manufacturing_cost"}),
+         ["product_code", "fiscal_year"]),
+        (_lookup(pre_invoice, {"customer_code": "customer_code", "fiscal_year": "fiscal_year",
+                               "pre_invoice_discount_pct": "pre_invoice_discount_pct"}),
+         ["customer_code", "fiscal_year"]),
+        (_lookup(freight, {"market": "market", "fiscal_year": "fiscal_year", "freight_pct": "freight_pct",
+                           "other_cost_pct": "other_cost_pct"}), ["market", "fiscal_year"]),
+    ]
+    for frame, keys in lookups:
+        if frame is not None:
+            lines = lines.join(F.broadcast(frame), on=keys, how="left")
+    return with_measures(lines)
+
+
+def _rate(lines: DataFrame, name: str) -> SparkColumn:
+    return F.coalesce(F.col(name), F.lit(0.0)) if name in lines.columns else F.lit(0.0)
+
+
+def with_measures(lines: DataFrame) -> DataFrame:
+    """Add the money and forecast measures to rows carrying quantities and rates."""
+    sold = F.col("sold_quantity")
+    gross_sales = sold * F.col("gross_price")
+    pre = gross_sales * _rate(lines, "pre_invoice_discount_pct")
+    net_invoice = gross_sales - pre
+    post_discount = net_invoice * _rate(lines, "discounts_pct")
+    post_other = net_invoice * _rate(lines, "other_deductions_pct")
+    net_sales = net_invoice - post_discount - post_other
+    freight = net_sales * _rate(lines, "freight_pct")
+    other = net_sales * _rate(lines, "other_cost_pct")
+    manufacturing = F.when(F.col("gross_price").isNotNull(), sold * _rate(lines, "unit_manufacturing_cost"))
+    cogs = manufacturing + freight + other
+    has_actuals = F.coalesce(F.col("has_actuals"), F.lit(False))
+    forecast = F.coalesce(F.col("forecast_quantity"), F.lit(0.0))
+    error = F.when(has_actuals, forecast - F.coalesce(sold, F.lit(0.0)))
+    return lines.select(
+        "*",
+        gross_sales.alias("gross_sales"),
+        pre.alias("pre_invoice_deduction"),
+        net_invoice.alias("net_invoice_sales"),
+        post_discount.alias("post_invoice_discount"),
+        post_other.alias("post_invoice_other"),
+        net_sales.alias("net_sales"),
+        freight.alias("freight_cost"),
+        other.alias("other_cost"),
+        manufacturing.alias("manufacturing_cost"),
+        cogs.alias("cogs"),
+        (net_sales - cogs).alias("gross_margin"),
+        error.alias("net_error"),
+        F.abs(error).alias("abs_error"),
+    ).withColumn("has_actuals", has_actuals)
+
+
+def _sums() -> list[SparkColumn]:
+    return [F.sum(m).alias(m) for m in MEASURES]
+
+
+def customer_category_monthly(lines: DataFrame, start_month: int = 9) -> DataFrame:
+    """Grain: month x customer x category (with the month's fiscal year, quarter
+    and position in the fiscal year)."""
+    return lines.groupBy(
+        "fiscal_year", "date", "has_actuals", *CUSTOMER_ATTRIBUTES, "division", "segment", "category",
+    ).agg(*_sums()).select(
+        "fiscal_year",
+        fiscal_quarter(F.col("date"), start_month).alias("fiscal_quarter"),
+        fiscal_month(F.col("date"), start_month).alias("fiscal_month"),
+        F.col("date").alias("month"), "has_actuals",
+        *CUSTOMER_ATTRIBUTES, "division", "segment", "category", *MEASURES,
+    )
+
+
+def customer_product_yearly(lines: DataFrame) -> DataFrame:
+    """Grain: fiscal year x customer x product x has_actuals (a fiscal year that
+    is still running has months with and without actuals)."""
+    return lines.groupBy("fiscal_year", "has_actuals", *CUSTOMER_ATTRIBUTES, *PRODUCT_ATTRIBUTES).agg(*_sums())
+
+
+def product_price_cost_yearly(gross_price: DataFrame, manufacturing_cost: DataFrame | None,
+                              products: DataFrame) -> DataFrame:
+    """Grain: fiscal year x product: list price and unit manufacturing cost."""
+    prices = gross_price.select("product_code", "fiscal_year", "gross_price")
+    if manufacturing_cost is not None:
+        costs = manufacturing_cost.select("product_code", F.col("cost_year").alias("fiscal_year"),
+                                          F.col("manufacturing_cost").alias("unit_manufacturing_cost"))
+        prices = prices.join(costs, on=["product_code", "fiscal_year"], how="full")
+    else:
+        prices = prices.withColumn("unit_manufacturing_cost", F.lit(None).cast("double"))
+    return prices.join(F.broadcast(products.select(*PRODUCT_ATTRIBUTES)), on="product_code", how="inner") \
+        .select("fiscal_year", *PRODUCT_ATTRIBUTES, "gross_price", "unit_manufacturing_cost")
+
+
+def customer_deduction_rates_yearly(pre_invoice: DataFrame, customers: DataFrame) -> DataFrame:
+    """Grain: fiscal year x customer: the pre-invoice discount rate."""
+    return pre_invoice.join(F.broadcast(customers.select(*CUSTOMER_ATTRIBUTES)), on="customer_code") \
+        .select("fiscal_year", *CUSTOMER_ATTRIBUTES, "pre_invoice_discount_pct")
+
+
+def market_cost_rates_yearly(freight: DataFrame, markets: DataFrame) -> DataFrame:
+    """Grain: fiscal year x market: freight and other cost rates."""
+    return freight.join(F.broadcast(markets), on="market") \
+        .select("fiscal_year", "market", "sub_zone", "region", "freight_pct", "other_cost_pct")
+
+
+def missing_lookups(lines: DataFrame, available: set[str]) -> DataFrame:
+    """One finding per missing lookup key among rows with actuals (brief:
+    missing price = error, missing deduction, freight or cost = warning).
+
+    `available` names the lookup tables the source had; a table that is absent
+    altogether is reported once by the pipeline, not per row.
+    """
+    from etl.validate import LOOKUP_FINDINGS
+
+    checks = [
+        ("missing_gross_price", "gross_price", "gross_price", ("product_code", "fiscal_year")),
+        ("missing_manufacturing_cost", "manufacturing_cost", "unit_manufacturing_cost",
+         ("product_code", "fiscal_year")),
+        ("missing_pre_invoice_deduction", "pre_invoice_deductions", "pre_invoice_discount_pct",
+         ("customer_code", "fiscal_year")),
+        ("missing_post_invoice_deduction", "post_invoice_deductions", "discounts_pct",
+         ("customer_code", "product_code", "fiscal_year")),
+        ("missing_freight_cost", "freight_cost", "freight_pct", ("market", "fiscal_year")),
+    ]
+    actuals = lines.where(F.col("sold_quantity").isNotNull())
+    parts = []
+    for rule, table, column, keys in checks:
+        if table not in available:
+            continue
+        severity, text = LOOKUP_FINDINGS[rule]
+        parts.append(actuals.where(F.col(column).isNull()).groupBy(*keys).count().select(
+            F.lit(table).alias("table_name"), F.lit(None).cast("string").alias("source_file"),
+            F.lit(rule).alias("rule"), F.lit(severity).alias("severity"),
+            F.concat_ws(", ", *[F.concat(F.lit(f"{k}="), F.col(k).cast("string")) for k in keys]).alias("row_key"),
+            F.lit(column).alias("column_name"), F.lit(None).cast("string").alias("offending_value"),
+            F.concat(F.lit(f"{text} ("), F.col("count").cast("string"), F.lit(" sales rows)")).alias("message"),
+        ))
+    return reduce(DataFrame.unionByName, parts) if parts else None

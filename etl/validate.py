@@ -1,0 +1,298 @@
+"""Validate: the brief's nine business rules as named checks.
+
+Each source row is parsed into typed columns and checked; the first rule it
+breaks is recorded with the offending column and value, and the row is
+quarantined (it goes to `dq_issues`, never to a measure). Dimension problems
+that have a safe reading (a market without a region) are warnings that map to
+an explicit "Unassigned" member instead.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyspark.sql import Column as SparkColumn
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from etl.config import Settings
+from etl.schema import (
+    AMOUNT, CHANNELS, CODE, MONTH, PERCENT, PLATFORMS, QUANTITY, TABLES, TEXT, UNASSIGNED, YEAR,
+    TableSpec,
+)
+from etl.transform import fiscal_year
+
+# rule name -> (number in the brief, what it checks)
+RULES: dict[str, tuple[int, str]] = {
+    "unique_key": (1, "each customer, product and lookup key appears once"),
+    "valid_date": (2, "a date parses as yyyy-mm-dd, is the first of a month and lies in the plausible range"),
+    "value_range": (3, "quantities, prices and percentages are not negative; percentages are below 1"),
+    "known_reference": (4, "every customer, product and market a row names exists in its dimension"),
+    "fiscal_year_format": (5, "a fiscal year is a four-digit year and agrees with the row's date"),
+    "numeric_value": (6, "a number is a plain decimal (no decimal comma, no text), kept at full precision"),
+    "required_value": (7, "every essential column is present and non-empty"),
+    "known_category": (8, "platform and channel come from the known sets"),
+    "geography_mapping": (9, "every customer maps to a market and every market to a region"),
+}
+
+# Findings of the transform's lookups (brief: Measures): not rule breaks, but
+# reported. A missing price leaves money empty (error); the rest count as 0.
+LOOKUP_FINDINGS: dict[str, tuple[str, str]] = {
+    "missing_gross_price": ("error", "no gross price for the product and fiscal year: money measures left empty"),
+    "missing_manufacturing_cost": ("warning", "no manufacturing cost for the product and year: counted as 0"),
+    "missing_pre_invoice_deduction": ("warning", "no pre-invoice discount for the customer and fiscal year: counted as 0"),
+    "missing_post_invoice_deduction": ("warning", "no post-invoice deductions for the customer, product and month: counted as 0"),
+    "missing_freight_cost": ("warning", "no freight or other cost for the market and fiscal year: counted as 0"),
+}
+
+DQ_COLUMNS = (
+    "table_name", "source_file", "rule", "severity", "row_key", "column_name", "offending_value", "message",
+)
+
+_PLAIN_DECIMAL = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)$"
+_ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_FOUR_DIGITS = r"^[0-9]{4}$"
+_NUMERIC_TYPES = (T.ByteType, T.ShortType, T.IntegerType, T.LongType, T.FloatType, T.DoubleType, T.DecimalType)
+
+
+class RejectLimitExceeded(Exception):
+    """More of a table was rejected than the configured share allows."""
+
+
+@dataclass
+class Validated:
+    """Clean, typed tables plus every finding, ready for the transform."""
+
+    tables: dict[str, DataFrame]
+    findings: DataFrame  # DQ_COLUMNS
+
+
+def _text(raw: SparkColumn) -> SparkColumn:
+    """A trimmed string, NULL when empty."""
+    value = F.trim(raw.cast("string"))
+    return F.when(value == "", None).otherwise(value)
+
+
+def _parse(raw: SparkColumn, kind: str, dtype: T.DataType) -> SparkColumn:
+    if kind in (CODE, TEXT):
+        return _text(raw)
+    if kind == MONTH:
+        if isinstance(dtype, (T.DateType, T.TimestampType, T.TimestampNTZType)):
+            return F.to_date(raw)
+        value = _text(raw)
+        return F.when(value.rlike(_ISO_DATE), F.to_date(value, "yyyy-MM-dd"))
+    if kind == YEAR:
+        if isinstance(dtype, (T.IntegerType, T.LongType, T.ShortType)):
+            return raw.cast("int")
+        value = _text(raw)
+        return F.when(value.rlike(_FOUR_DIGITS), value.cast("int"))
+    if kind in (QUANTITY, AMOUNT, PERCENT):
+        if isinstance(dtype, _NUMERIC_TYPES):
+            return F.when(~F.isnan(raw.cast("double")), raw.cast("double"))
+        value = _text(raw)
+        return F.when(value.rlike(_PLAIN_DECIMAL), value.cast("double"))
+    raise ValueError(f"unknown column kind {kind}")
+
+
+def _checks(spec: TableSpec, raw: dict[str, SparkColumn], typed: dict[str, SparkColumn],
+            settings: Settings) -> list[tuple[str, str, SparkColumn]]:
+    """(rule, column, failing condition) in the order they are tried."""
+    checks: list[tuple[str, str, SparkColumn]] = []
+    for col in spec.columns:
+        if col.required:
+            checks.append(("required_value", col.name, _text(raw[col.name]).isNull()))
+    for col in spec.columns:
+        present = _text(raw[col.name]).isNotNull()
+        parsed = typed[col.name]
+        if col.kind == MONTH:
+            checks += [
+                ("valid_date", col.name, present & parsed.isNull()),
+                ("valid_date", col.name, F.dayofmonth(parsed) != 1),
+                ("valid_date", col.name,
+                 (parsed < F.lit(settings.earliest_date)) | (parsed > F.lit(settings.latest_date))),
+            ]
+        elif col.kind == YEAR:
+            checks += [
+                ("fiscal_year_format", col.name, present & parsed.isNull()),
+                ("fiscal_year_format", col.name,
+                 (parsed < settings.earliest_date.year) | (parsed > settings.latest_date.year + 1)),
+            ]
+        elif col.kind in (QUANTITY, AMOUNT, PERCENT):
+            checks.append(("numeric_value", col.name, present & parsed.isNull()))
+            checks.append(("value_range", col.name, parsed < 0))
+            if col.kind == PERCENT:
+                checks.append(("value_range", col.name, parsed >= 1))
+    if spec.name == "dim_customer":
+        checks.append(("known_category", "platform", ~typed["platform"].isin(*PLATFORMS)))
+        checks.append(("known_category", "channel", ~typed["channel"].isin(*CHANNELS)))
+    if spec.name == "fact_sales_monthly":
+        # The ad-hoc layout repeats the fiscal year on each row: it must agree.
+        checks.append(("fiscal_year_format", "fiscal_year",
+                       typed["fiscal_year"].isNotNull()
+                       & (typed["fiscal_year"] != fiscal_year(typed["date"], settings.fiscal_start_month))))
+    return checks
+
+
+def _row_key(spec: TableSpec) -> SparkColumn:
+    return F.concat_ws(", ", *[
+        F.concat(F.lit(f"{k}="), F.coalesce(F.col(k).cast("string"), F.lit(""))) for k in spec.key
+    ])
+
+
+def _known(df: DataFrame, column: str, values: DataFrame | None, flag: str) -> DataFrame:
+    """Mark whether `column` names a known dimension member (rule 4)."""
+    if values is None:
+        return df.withColumn(flag, F.lit(True))
+    code = f"_code_{column}"
+    known = values.select(F.col(values.columns[0]).alias(code)).distinct().withColumn(flag, F.lit(True))
+    return (df.withColumn(code, _text(F.col(column)))
+            .join(F.broadcast(known), on=code, how="left").drop(code))
+
+
+def check_table(df: DataFrame, spec: TableSpec, settings: Settings,
+                references: dict[str, DataFrame | None]) -> DataFrame:
+    """Typed columns plus `_rule`, `_column`, `_value` (NULL when the row passes).
+
+    `references` maps a code column (customer_code, product_code, market) to a
+    one-column frame of its known values, for rule 4.
+    """
+    raw_cols = {c.name: F.col(c.name) for c in spec.columns}
+    typed_cols = {c.name: _parse(F.col(c.name), c.kind, df.schema[c.name].dataType) for c in spec.columns}
+    checks = _checks(spec, raw_cols, typed_cols, settings)
+    flags = []
+    for column, values in references.items():
+        if column in spec.column_names:
+            flag = f"_known_{column}"
+            df = _known(df, column, values, flag)
+            flags.append(flag)
+            checks.append(("known_reference", column, F.col(flag).isNull() & _text(F.col(column)).isNotNull()))
+    failure = None
+    for rule, column, condition in checks:
+        outcome = F.struct(F.lit(rule).alias("rule"), F.lit(column).alias("column"),
+                           F.col(column).cast("string").alias("value"))
+        failure = F.when(condition, outcome) if failure is None else failure.when(condition, outcome)
+    flagged = df.select(
+        *[typed_cols[c].alias(c) for c in spec.column_names],
+        "_source_file", "_row_id",
+        _row_key(spec).alias("_row_key"),
+        failure.alias("_failure"),
+    )
+    if spec.name not in ("fact_sales_monthly", "fact_forecast_monthly", "post_invoice_deductions"):
+        # Rule 1 on the small tables: the first row of a key (in file order)
+        # wins; later rows with the same key are quarantined. The large facts
+        # are checked for duplicate keys where the transform combines them.
+        first = F.row_number().over(
+            Window.partitionBy(*spec.key, F.col("_failure").isNull()).orderBy("_row_id"))
+        duplicate = F.struct(F.lit("unique_key").alias("rule"), F.lit(spec.key[0]).alias("column"),
+                             F.col("_row_key").alias("value"))
+        flagged = flagged.withColumn(
+            "_failure", F.when(F.col("_failure").isNull() & (first > 1), duplicate).otherwise(F.col("_failure")))
+    return flagged
+
+
+def clean_rows(flagged: DataFrame) -> DataFrame:
+    return flagged.where(F.col("_failure").isNull()).drop("_failure", "_row_key", "_row_id")
+
+
+def rejected_rows(flagged: DataFrame, table: str) -> DataFrame:
+    """The quarantined rows in the dq_issues shape."""
+    rule = F.col("_failure.rule")
+    messages = F.create_map(*[x for name, (n, text) in RULES.items() for x in (F.lit(name), F.lit(f"rule {n}: {text}"))])
+    return flagged.where(F.col("_failure").isNotNull()).select(
+        F.lit(table).alias("table_name"),
+        F.col("_source_file").alias("source_file"),
+        rule.alias("rule"),
+        F.lit("rejected").alias("severity"),
+        F.col("_row_key").alias("row_key"),
+        F.col("_failure.column").alias("column_name"),
+        F.col("_failure.value").alias("offending_value"),
+        messages[rule].alias("message"),
+    )
+
+
+def finding_frame(spark, rows: list[tuple]) -> DataFrame:
+    """A frame of findings in the dq_issues shape from Python tuples."""
+    schema = T.StructType([T.StructField(c, T.StringType()) for c in DQ_COLUMNS])
+    return spark.createDataFrame(rows, schema)
+
+
+def _unassigned(value: SparkColumn) -> SparkColumn:
+    """Some copies leave geography empty or write `nan`; `NA` is North America."""
+    cleaned = _text(value)
+    return F.when(cleaned.isNull() | (F.lower(cleaned) == "nan"), F.lit(UNASSIGNED)).otherwise(cleaned)
+
+
+def geography(customers: DataFrame, markets: DataFrame | None) -> tuple[DataFrame, DataFrame, DataFrame]:
+    """Customers with market, sub-zone and region attached; the market dimension;
+    and rule-9 warnings (rows mapped to "Unassigned")."""
+    if markets is None:
+        # The ad-hoc layout: the geography rides on the customer rows.
+        markets = customers.select("market", "sub_zone", "region").dropDuplicates(["market"])
+        source = "dim_customer"
+    else:
+        source = "dim_market"
+    markets = markets.select("market", _unassigned(F.col("sub_zone")).alias("sub_zone"),
+                             _unassigned(F.col("region")).alias("region"),
+                             (_text(F.col("region")).isNull() | (F.lower(_text(F.col("region"))) == "nan"))
+                             .alias("_no_region"))
+    unmapped_markets = markets.where("_no_region").select(
+        F.lit(source).alias("table_name"), F.lit(None).cast("string").alias("source_file"),
+        F.lit("geography_mapping").alias("rule"), F.lit("warning").alias("severity"),
+        F.concat(F.lit("market="), F.col("market")).alias("row_key"),
+        F.lit("region").alias("column_name"), F.lit(None).cast("string").alias("offending_value"),
+        F.lit(f"rule 9: market has no region; shown under {UNASSIGNED}").alias("message"),
+    )
+    markets = markets.drop("_no_region")
+    joined = customers.drop("sub_zone", "region").join(F.broadcast(markets), on="market", how="left")
+    unmapped_customers = joined.where(F.col("region").isNull()).select(
+        F.lit("dim_customer").alias("table_name"), F.lit(None).cast("string").alias("source_file"),
+        F.lit("geography_mapping").alias("rule"), F.lit("warning").alias("severity"),
+        F.concat(F.lit("customer_code="), F.col("customer_code")).alias("row_key"),
+        F.lit("market").alias("column_name"), F.col("market").alias("offending_value"),
+        F.lit(f"rule 9: customer's market is not in dim_market; shown under {UNASSIGNED}").alias("message"),
+    )
+    customers = joined.select(
+        "customer_code", "customer", "market",
+        F.coalesce("sub_zone", F.lit(UNASSIGNED)).alias("sub_zone"),
+        F.coalesce("region", F.lit(UNASSIGNED)).alias("region"),
+        "platform", "channel",
+    )
+    return customers, markets, unmapped_markets.unionByName(unmapped_customers)
+
+
+SMALL_FIRST = ("dim_market", "dim_customer", "dim_product", "gross_price", "manufacturing_cost",
+               "pre_invoice_deductions", "freight_cost", "fact_sales_monthly", "fact_forecast_monthly",
+               "post_invoice_deductions")
+
+
+def check_all(frames: dict[str, DataFrame], settings: Settings) -> dict[str, DataFrame]:
+    """Flag every row of every table; dimensions first, since facts refer to them."""
+    flagged: dict[str, DataFrame] = {}
+    references: dict[str, DataFrame | None] = {}
+    for name in SMALL_FIRST:
+        if name not in frames:
+            continue
+        # A customer's unknown market is a rule-9 warning (see geography), not a reject.
+        refs = {k: v for k, v in references.items() if not (name == "dim_customer" and k == "market")}
+        flagged[name] = check_table(frames[name], TABLES[name], settings, refs)
+        if name == "dim_market":
+            references["market"] = clean_rows(flagged[name]).select("market")
+        elif name == "dim_customer":
+            references["customer_code"] = clean_rows(flagged[name]).select("customer_code")
+            if "market" not in references:
+                references["market"] = clean_rows(flagged[name]).select("market")
+        elif name == "dim_product":
+            references["product_code"] = clean_rows(flagged[name]).select("product_code")
+    return flagged
+
+
+def enforce_reject_limit(read: dict[str, int], rejected: dict[str, int], settings: Settings) -> None:
+    over = [
+        f"{t}: {rejected[t]:,} of {read[t]:,} rows rejected ({rejected[t] / read[t]:.2%})"
+        for t in read if read[t] and rejected.get(t, 0) / read[t] > settings.max_reject_share
+    ]
+    if over:
+        raise RejectLimitExceeded(
+            f"rejected rows exceed {settings.max_reject_share:.2%} of a table, so the warehouse was left "
+            f"as it was: " + "; ".join(over) + ". See dq_issues for the rows, or raise BIMS_MAX_REJECT_SHARE."
+        )

@@ -1,0 +1,77 @@
+"""The named queries: one .sql file per business question.
+
+A query file starts with a comment line saying what it answers, may declare
+defaults (`-- default n: 5`, `-- default by: net_sales`) or an optional fiscal
+year (`-- fiscal_year: optional`), and may pull in a shared fragment from
+`fragments/` with a line `-- include: NAME.sql` (fixed SQL text, never values).
+Values are bound as parameters, written `:name` in the files and translated to
+the warehouse's own placeholder here.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+QUERY_DIR = Path(__file__).parent
+FRAGMENT_DIR = QUERY_DIR / "fragments"
+
+_INCLUDE = re.compile(r"^\s*--\s*include:\s*(\S+)\s*$", re.MULTILINE)
+_DEFAULT = re.compile(r"^--\s*default\s+(\w+):\s*(\S+)\s*$", re.MULTILINE)
+_PARAM = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
+
+
+@dataclass(frozen=True)
+class NamedQuery:
+    name: str
+    description: str
+    sql: str
+    params: tuple[str, ...]
+    defaults: dict[str, str] = field(default_factory=dict)
+    fiscal_year_optional: bool = False
+
+
+def _resolve_includes(sql: str) -> str:
+    def include(match: re.Match) -> str:
+        fragment = FRAGMENT_DIR / match.group(1)
+        return fragment.read_text().rstrip("\n")
+
+    return _INCLUDE.sub(include, sql)
+
+
+def parse(name: str, text: str) -> NamedQuery:
+    first = text.splitlines()[0] if text else ""
+    if not first.startswith("--"):
+        raise ValueError(f"queries/{name}.sql must start with a comment saying what it answers")
+    sql = _resolve_includes(text)
+    params = tuple(dict.fromkeys(_PARAM.findall(_strip_comments(sql))))
+    return NamedQuery(
+        name=name,
+        description=first.lstrip("- ").strip(),
+        sql=sql,
+        params=params,
+        defaults=dict(_DEFAULT.findall(text)),
+        fiscal_year_optional=bool(re.search(r"^--\s*fiscal_year:\s*optional", text, re.MULTILINE)),
+    )
+
+
+def _strip_comments(sql: str) -> str:
+    return re.sub(r"--[^\n]*", "", sql)
+
+
+@lru_cache(maxsize=1)
+def catalog() -> dict[str, NamedQuery]:
+    return {p.stem: parse(p.stem, p.read_text()) for p in sorted(QUERY_DIR.glob("*.sql"))}
+
+
+def bind(query: NamedQuery, values: dict, placeholder: str = "?") -> tuple[str, list]:
+    """The query's SQL with each `:name` replaced by the backend's placeholder,
+    and the matching list of values (a name used twice is bound twice)."""
+    args: list = []
+
+    def substitute(match: re.Match) -> str:
+        args.append(values.get(match.group(1)))
+        return placeholder
+
+    return _PARAM.sub(substitute, _strip_comments(query.sql)), args

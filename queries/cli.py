@@ -1,0 +1,110 @@
+"""`python -m queries list` and `python -m queries run NAME [filters] [--format table|csv|json]`."""
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import json
+import sys
+import textwrap
+
+import pyarrow as pa
+
+from queries.catalog import catalog
+from queries.runner import FILTERS, QueryError, run
+from warehouse import WarehouseError, connect
+
+PERCENT_COLUMNS = ("_pct", "forecast_accuracy", "net_sales_share")
+
+
+def _is_percent(column: str) -> bool:
+    return column.endswith(PERCENT_COLUMNS)
+
+
+def _cell(column: str, value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.1%}" if _is_percent(column) else f"{value:,.2f}"
+    if isinstance(value, int) and not isinstance(value, bool) and column not in ("fiscal_year", "rank"):
+        return f"{value:,}"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def render_table(table: pa.Table) -> str:
+    rows = table.to_pylist()
+    columns = table.column_names
+    cells = [[_cell(c, r[c]) for c in columns] for r in rows]
+    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
+    numeric = [pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t) for t in table.schema.types]
+
+    def line(values):
+        return "  ".join(v.rjust(w) if n else v.ljust(w) for v, w, n in zip(values, widths, numeric)).rstrip()
+
+    out = [line(columns), line(["-" * w for w in widths])] + [line(row) for row in cells]
+    if not rows:
+        out.append("(no data for these filters)")
+    return "\n".join(out)
+
+
+def write_csv(table: pa.Table, stream) -> None:
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(table.column_names)
+    for row in table.to_pylist():
+        writer.writerow(["" if v is None else v.isoformat() if isinstance(v, dt.date) else v for v in row.values()])
+
+
+def write_json(table: pa.Table, stream) -> None:
+    json.dump(table.to_pylist(), stream, default=lambda v: v.isoformat() if isinstance(v, dt.date) else str(v),
+              indent=1)
+    stream.write("\n")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m queries", description="Answer BIMS's business questions.")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="list the named queries and the filters each takes")
+    r = sub.add_parser("run", help="run a named query")
+    r.add_argument("name")
+    r.add_argument("--warehouse", help="warehouse URL (default: $BIMS_WAREHOUSE or duckdb:///data/bims.duckdb)")
+    r.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    for name in FILTERS:
+        flag = "--" + name.replace("_", "-")
+        r.add_argument(flag, dest=name, metavar=name.upper().replace("_", "-"),
+                       help="customer name or code" if name == "customer" else None)
+    return p
+
+
+def cmd_list() -> int:
+    for query in catalog().values():
+        print(query.name)
+        print(textwrap.fill(query.description, 88, initial_indent="    ", subsequent_indent="    "))
+        takes = ", ".join("--" + p.replace("_", "-") for p in query.params)
+        print(textwrap.fill(f"takes: {takes}", 88, initial_indent="    ", subsequent_indent="        "))
+    return 0
+
+
+def cmd_run(args) -> int:
+    filters = {name: getattr(args, name) for name in FILTERS}
+    try:
+        table = run(connect(args.warehouse), args.name, **filters)
+    except QueryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except WarehouseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.format == "csv":
+        write_csv(table, sys.stdout)
+    elif args.format == "json":
+        write_json(table, sys.stdout)
+    else:
+        print(render_table(table))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return cmd_list() if args.command == "list" else cmd_run(args)

@@ -1,0 +1,1 @@
+    AND (CAST(:product AS VARCHAR) IS NULL OR product_code = :product)

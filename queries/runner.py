@@ -1,0 +1,123 @@
+"""Run a named query with checked parameters.
+
+Every filter value is checked against the values the warehouse actually holds
+before it is bound; SQL text is never built from a value.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import pyarrow as pa
+
+from queries.catalog import NamedQuery, bind, catalog
+from warehouse import Warehouse
+
+# Measures a top-N query can rank by (the summed measures of the brief).
+RANKABLE_MEASURES = (
+    "sold_quantity", "gross_sales", "pre_invoice_deduction", "net_invoice_sales", "post_invoice_discount",
+    "post_invoice_other", "net_sales", "freight_cost", "other_cost", "manufacturing_cost", "cogs",
+    "gross_margin",
+)
+MAX_N = 1000
+
+
+class QueryError(ValueError):
+    """An unknown query, filter or value: the message lists what is valid."""
+
+
+@dataclass(frozen=True)
+class Filter:
+    name: str
+    # SQL listing the allowed values (a fixed statement, no parameters).
+    allowed_sql: str | None = None
+    parse: Callable = str
+
+
+FILTERS: dict[str, Filter] = {f.name: f for f in (
+    Filter("fiscal_year", "SELECT DISTINCT fiscal_year FROM agg_customer_product_yearly ORDER BY 1", int),
+    Filter("region", "SELECT DISTINCT region FROM dim_customer ORDER BY 1"),
+    Filter("sub_zone", "SELECT DISTINCT sub_zone FROM dim_customer ORDER BY 1"),
+    Filter("market", "SELECT DISTINCT market FROM dim_customer ORDER BY 1"),
+    Filter("channel", "SELECT DISTINCT channel FROM dim_customer ORDER BY 1"),
+    Filter("platform", "SELECT DISTINCT platform FROM dim_customer ORDER BY 1"),
+    Filter("division", "SELECT DISTINCT division FROM dim_product ORDER BY 1"),
+    Filter("segment", "SELECT DISTINCT segment FROM dim_product ORDER BY 1"),
+    Filter("category", "SELECT DISTINCT category FROM dim_product ORDER BY 1"),
+    Filter("customer", "SELECT DISTINCT customer FROM dim_customer UNION SELECT customer_code FROM dim_customer ORDER BY 1"),
+    Filter("product", "SELECT DISTINCT product_code FROM dim_product ORDER BY 1"),
+    Filter("by"),
+    Filter("n", parse=int),
+)}
+
+LATEST_COMPLETE_FISCAL_YEAR = """
+SELECT MAX(fiscal_year) FROM (
+    SELECT fiscal_year, COUNT(DISTINCT month) AS months
+    FROM agg_customer_category_monthly WHERE has_actuals GROUP BY fiscal_year
+) years WHERE months = 12
+"""
+LATEST_FISCAL_YEAR = "SELECT MAX(fiscal_year) FROM agg_customer_category_monthly WHERE has_actuals"
+
+
+def get(name: str) -> NamedQuery:
+    queries = catalog()
+    if name not in queries:
+        raise QueryError(f"unknown query {name!r}; the queries are: {', '.join(queries)}")
+    return queries[name]
+
+
+def allowed_values(warehouse: Warehouse, name: str) -> list:
+    spec = FILTERS[name]
+    if name == "by":
+        return list(RANKABLE_MEASURES)
+    return [v for v in warehouse.read(spec.allowed_sql).column(0).to_pylist() if v is not None]
+
+
+def default_fiscal_year(warehouse: Warehouse) -> int | None:
+    """The latest fiscal year with all twelve months of actuals (else the latest with any)."""
+    year = warehouse.read(LATEST_COMPLETE_FISCAL_YEAR).column(0)[0].as_py()
+    return year if year is not None else warehouse.read(LATEST_FISCAL_YEAR).column(0)[0].as_py()
+
+
+def check_params(warehouse: Warehouse, query: NamedQuery, given: dict) -> dict:
+    """The values to bind: given values checked, defaults filled in."""
+    given = {k: v for k, v in given.items() if v is not None}
+    not_taken = [k for k in given if k not in query.params]
+    if not_taken:
+        raise QueryError(
+            f"{query.name} does not take {', '.join(_flag(k) for k in not_taken)}; "
+            f"it takes: {', '.join(_flag(p) for p in query.params) or 'no filters'}")
+    values: dict = {p: None for p in query.params}
+    for name, raw in given.items():
+        spec = FILTERS[name]
+        try:
+            value = spec.parse(raw)
+        except (TypeError, ValueError):
+            raise QueryError(f"{_flag(name)} takes a whole number, not {raw!r}") from None
+        if name == "n":
+            if not 1 <= value <= MAX_N:
+                raise QueryError(f"--n must be between 1 and {MAX_N}, not {value}")
+        else:
+            allowed = allowed_values(warehouse, name)
+            if value not in allowed:
+                raise QueryError(f"{_flag(name)} {raw!r} is not in the warehouse; valid values: "
+                                 + ", ".join(map(str, allowed)))
+        values[name] = value
+    for name, default in query.defaults.items():
+        if values.get(name) is None:
+            values[name] = FILTERS[name].parse(default)
+    if "fiscal_year" in values and values["fiscal_year"] is None and not query.fiscal_year_optional:
+        values["fiscal_year"] = default_fiscal_year(warehouse)
+    return values
+
+
+def run(warehouse: Warehouse, name: str, **params) -> pa.Table:
+    """Run the named query against the warehouse, parameters checked."""
+    query = get(name)
+    values = check_params(warehouse, query, params)
+    sql, args = bind(query, values, warehouse.placeholder)
+    return warehouse.read(sql, args)
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")

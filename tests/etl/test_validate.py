@@ -1,0 +1,241 @@
+"""Every business rule with a bad row: it lands in dq_issues and never in a measure.
+
+The source is a tiny hand-written dataset in Windows CSV (CRLF endings, RFC 4180
+quoting, an extra denormalised column), refreshed end to end into DuckDB.
+"""
+from __future__ import annotations
+
+import textwrap
+
+import duckdb
+import pytest
+
+from etl.config import Settings
+from etl.pipeline import refresh
+from etl.validate import RULES, RejectLimitExceeded
+
+SOURCE = {
+    "dim_market": """
+        market,sub_zone,region
+        India,India,APAC
+        USA,NA,NA
+        Chile,,
+    """,
+    "dim_customer": """
+        customer_code,customer,market,platform,channel
+        70001,Voltmart,India,E-Commerce,Retailer
+        70002,Voltmart ,India,Brick & Mortar,Direct
+        70003,Nimbus,USA,Brick & Mortar,Distributor
+        70004,Andes Tech,Chile,E-Commerce,Retailer
+        70005,Ghost Trading,Atlantis,E-Commerce,Retailer
+        70001,Impostor,USA,E-Commerce,Retailer
+        70006,Weird Co,India,Online,Retailer
+        70007,Odd Co,India,E-Commerce,Telepathy
+    """,
+    "dim_product": '''
+        product_code,division,segment,category,product,variant
+        A1,P & A,Peripherals,Mouse,"Glide, Wireless",Standard
+        A2,PC,Notebook,Gaming Laptop,"Raptor ""X""",Pro
+        A1,PC,Desktop,Business Desktop,Duplicate,Plus
+        A3,N & S,Storage,USB Flash Drives,,Standard
+    ''',
+    "fact_sales_monthly": """
+        date,product_code,customer_code,sold_quantity,customer_name
+        2020-08-01,A1,70001,10,Voltmart
+        2020-09-01,A1,70001,20,Voltmart
+        2020-09-01,A2,70003,3,Nimbus
+        2020-10-01,A1,70004,5,Andes Tech
+        2020-13-01,A1,70001,1,bad month
+        2020-03-15,A1,70001,1,mid-month
+        1899-09-01,A1,70001,1,too old
+        2020-11-01,A1,70001,-4,negative
+        2020-11-01,A1,99999,4,unknown customer
+        2020-11-01,Z9,70001,4,unknown product
+        2020-11-01,,70001,4,empty product
+        2020-12-01,A1,70001,"4,5",decimal comma
+        2021-01-01,A1,70006,4,customer with a bad platform
+        2021-02-01,A1,70001,7,duplicate key
+        2021-02-01,A1,70001,8,duplicate key
+    """,
+    "fact_forecast_monthly": """
+        date,product_code,customer_code,forecast_quantity
+        2020-09-01,A1,70001,25
+        2020-09-01,A2,70003,-1
+        2020-10-01,,70001,3
+    """,
+    "gross_price": """
+        product_code,fiscal_year,gross_price
+        A1,2020,15.5
+        A1,2021,16.0
+        A2,2021,500.0
+        A1,21,99
+        A2,2020,"12,50"
+        A1,2021,17.0
+        A2,2019,-3
+    """,
+    "manufacturing_cost": """
+        product_code,cost_year,manufacturing_cost
+        A1,2020,4.0
+        A1,2021,4.5
+        A2,2021,200
+    """,
+    "pre_invoice_deductions": """
+        customer_code,fiscal_year,pre_invoice_discount_pct
+        70001,2020,0.1
+        70001,2021,0.2
+        70003,2021,1.5
+    """,
+    "post_invoice_deductions": """
+        customer_code,product_code,date,discounts_pct,other_deductions_pct
+        70001,A1,2020-08-01,0.05,0.01
+        70001,A1,2020-09-01,0.10,0.02
+    """,
+    "freight_cost": """
+        market,fiscal_year,freight_pct,other_cost_pct
+        India,2020,0.02,0.005
+        India,2021,0.03,0.004
+        Atlantis,2021,0.01,0.001
+    """,
+}
+
+EXPECTED_REJECTS = {
+    ("dim_customer", "unique_key", "customer_code=70001"),
+    ("dim_customer", "known_category", "Online"),
+    ("dim_customer", "known_category", "Telepathy"),
+    ("dim_product", "unique_key", "product_code=A1"),
+    ("dim_product", "required_value", None),
+    ("fact_sales_monthly", "valid_date", "2020-13-01"),
+    ("fact_sales_monthly", "valid_date", "2020-03-15"),
+    ("fact_sales_monthly", "valid_date", "1899-09-01"),
+    ("fact_sales_monthly", "value_range", "-4"),
+    ("fact_sales_monthly", "known_reference", "99999"),
+    ("fact_sales_monthly", "known_reference", "Z9"),
+    ("fact_sales_monthly", "required_value", None),
+    ("fact_sales_monthly", "numeric_value", "4,5"),
+    ("fact_sales_monthly", "known_reference", "70006"),
+    ("fact_sales_monthly", "unique_key", "2"),
+    ("fact_forecast_monthly", "value_range", "-1"),
+    ("fact_forecast_monthly", "required_value", None),
+    ("gross_price", "fiscal_year_format", "21"),
+    ("gross_price", "numeric_value", "12,50"),
+    ("gross_price", "unique_key", "product_code=A1, fiscal_year=2021"),
+    ("gross_price", "value_range", "-3"),
+    ("pre_invoice_deductions", "value_range", "1.5"),
+    ("freight_cost", "known_reference", "Atlantis"),
+}
+
+
+def write_source(folder, tables=SOURCE):
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in tables.items():
+        lines = textwrap.dedent(text).strip().splitlines()
+        (folder / f"{name}.csv").write_bytes(("\r\n".join(lines) + "\r\n").encode())
+    return folder
+
+
+@pytest.fixture(scope="module")
+def refreshed(spark, tmp_path_factory):
+    root = tmp_path_factory.mktemp("rules")
+    source = write_source(root / "source")
+    url = f"duckdb:///{root / 'bims.duckdb'}"
+    settings = Settings.from_env(warehouse_url=url, max_reject_share=0.9)
+    summary = refresh(str(source), settings, show=lambda line: None, spark=spark)
+    con = duckdb.connect(str(root / "bims.duckdb"), read_only=True)
+    yield summary, con
+    con.close()
+
+
+def test_every_rule_has_a_check():
+    assert sorted(n for n, _ in RULES.values()) == list(range(1, 10))
+
+
+def test_each_bad_row_is_quarantined_with_its_rule(refreshed):
+    _, con = refreshed
+    rows = con.execute("SELECT table_name, rule, offending_value, row_key FROM dq_issues "
+                       "WHERE severity = 'rejected'").fetchall()
+    got = set()
+    for table, rule, value, key in rows:
+        got.add((table, rule, key if rule == "unique_key" and table != "fact_sales_monthly" else value))
+    assert got == EXPECTED_REJECTS
+    # the duplicate sales key is one finding naming the key
+    dup = [r for r in rows if r[0] == "fact_sales_monthly" and r[1] == "unique_key"]
+    assert len(dup) == 1 and "date=2021-02-01" in dup[0][3] and "product_code=A1" in dup[0][3]
+
+
+def test_findings_name_the_file_and_rule(refreshed):
+    _, con = refreshed
+    source_file, message = con.execute(
+        "SELECT source_file, message FROM dq_issues WHERE offending_value = '2020-13-01'").fetchone()
+    assert source_file.endswith("fact_sales_monthly.csv")
+    assert message.startswith("rule 2:")
+
+
+def test_rejected_rows_reach_no_measure(refreshed):
+    _, con = refreshed
+    # good sales: FY2020 10 units; FY2021 20 + 3 + 5 units; nothing else
+    by_year = dict(con.execute("SELECT fiscal_year, SUM(sold_quantity) FROM agg_customer_product_yearly "
+                               "GROUP BY 1").fetchall())
+    assert by_year == {2020: 10.0, 2021: 28.0}
+    # the first A1 FY2021 price (16.0) wins over its duplicate (17.0); rejected rates count as missing
+    rows = {r[0]: r[1:] for r in con.execute(
+        "SELECT customer_code, gross_sales, pre_invoice_deduction, net_sales, manufacturing_cost "
+        "FROM agg_customer_product_yearly WHERE fiscal_year = 2021").fetchall()}
+    assert rows["70001"] == pytest.approx((320.0, 64.0, 225.28, 90.0))
+    assert rows["70003"] == pytest.approx((1500.0, 0.0, 1500.0, 600.0))   # pre-invoice 1.5 was rejected
+    assert rows["70004"] == pytest.approx((80.0, 0.0, 80.0, 22.5))
+    forecast = con.execute("SELECT SUM(forecast_quantity) FROM agg_customer_product_yearly").fetchone()[0]
+    assert forecast == 25.0
+
+
+def test_missing_lookups_are_reported(refreshed):
+    _, con = refreshed
+    findings = set(con.execute("SELECT rule, severity, row_key FROM dq_issues "
+                               "WHERE severity <> 'rejected'").fetchall())
+    assert ("missing_pre_invoice_deduction", "warning", "customer_code=70003, fiscal_year=2021") in findings
+    assert ("missing_freight_cost", "warning", "market=USA, fiscal_year=2021") in findings
+    assert ("geography_mapping", "warning", "market=Chile") in findings
+    assert ("geography_mapping", "warning", "customer_code=70005") in findings
+
+
+def test_geography_keeps_na_and_maps_unknowns_to_unassigned(refreshed):
+    _, con = refreshed
+    regions = dict(con.execute("SELECT customer_code, region FROM dim_customer").fetchall())
+    assert regions["70003"] == "NA"          # North America, not a missing value
+    assert regions["70004"] == "Unassigned"  # Chile has no region
+    assert regions["70005"] == "Unassigned"  # Atlantis is not in dim_market
+    assert "70006" not in regions and "70007" not in regions
+    # both Voltmart codes share one (trimmed) name in the same market
+    names = con.execute("SELECT customer FROM dim_customer WHERE customer_code IN ('70001', '70002')").fetchall()
+    assert names == [("Voltmart",), ("Voltmart",)]
+    products = dict(con.execute("SELECT product_code, product FROM dim_product").fetchall())
+    assert products == {"A1": "Glide, Wireless", "A2": 'Raptor "X"'}
+
+
+def test_run_summary_counts_reads_and_rejects(refreshed):
+    summary, con = refreshed
+    assert summary.rows_read["fact_sales_monthly"] == 15
+    # 9 rows break a rule on their own; the 2 rows sharing a key are found when the facts are combined
+    assert summary.rows_rejected["fact_sales_monthly"] == 11
+    assert summary.rejected_by_rule["unique_key"] == 2 + 1 + 1 + 1  # sales pair, customer, product, price
+    assert summary.rejected_by_rule["valid_date"] == 3
+    status, rejected = con.execute("SELECT status, rows_rejected FROM etl_runs").fetchone()
+    assert status == "succeeded" and rejected == sum(summary.rows_rejected.values())
+
+
+def test_too_many_rejects_fail_the_refresh_and_leave_the_warehouse(spark, tmp_path, refreshed):
+    source = write_source(tmp_path / "source")
+    db = tmp_path / "bims.duckdb"
+    good = write_source(tmp_path / "good", {k: v for k, v in SOURCE.items()})
+    url = f"duckdb:///{db}"
+    refresh(str(good), Settings.from_env(warehouse_url=url, max_reject_share=0.9), show=lambda _: None,
+            spark=spark)
+    with duckdb.connect(str(db), read_only=True) as con:
+        before = con.execute("SELECT SUM(net_sales) FROM agg_customer_product_yearly").fetchone()[0]
+    with pytest.raises(RejectLimitExceeded, match="fact_sales_monthly"):
+        refresh(str(source), Settings.from_env(warehouse_url=url), show=lambda _: None, spark=spark)
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT SUM(net_sales) FROM agg_customer_product_yearly").fetchone()[0] == before
+        statuses = [r[0] for r in con.execute("SELECT status FROM etl_runs ORDER BY started_at").fetchall()]
+        assert statuses == ["succeeded", "failed"]
+        failed_run = con.execute("SELECT run_id FROM etl_runs WHERE status = 'failed'").fetchone()[0]
+        assert con.execute("SELECT count(*) FROM dq_issues WHERE run_id = ?", [failed_run]).fetchone()[0] > 0

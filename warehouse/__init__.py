@@ -1,0 +1,29 @@
+"""The warehouse BIMS loads its aggregates into and reads them from.
+
+`connect(url)` returns the backend a URL names: `duckdb:///relative/path` or
+`duckdb:////absolute/path` (as SQLAlchemy writes them) for the embedded
+default.
+"""
+from __future__ import annotations
+
+import os
+
+from warehouse.base import Publication, Warehouse, WarehouseError, WarehouseUnavailable
+
+DEFAULT_URL = "duckdb:///data/bims.duckdb"
+
+
+def warehouse_url(url: str | None = None) -> str:
+    return url or os.environ.get("BIMS_WAREHOUSE") or DEFAULT_URL
+
+
+def connect(url: str | None = None) -> Warehouse:
+    url = warehouse_url(url)
+    if url.startswith("duckdb://"):
+        from warehouse.duckdb import DuckDBWarehouse
+
+        return DuckDBWarehouse.from_url(url)
+    raise WarehouseError(f"unknown warehouse URL {url!r}: use duckdb:///path/to/file.duckdb")
+
+
+__all__ = ["connect", "warehouse_url", "Publication", "Warehouse", "WarehouseError", "WarehouseUnavailable"]
