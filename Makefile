@@ -1,0 +1,36 @@
+# BIMS: the two commands a new machine needs are `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SAMPLE := data/sample
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install sample refresh bench clean
+
+run: $(STAMP) sample refresh
+	@$(PY) -m queries run pnl
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+install: $(STAMP)
+
+# The virtualenv, rebuilt when the pinned requirements change.
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# The scale-1 sample dataset, written once (the marker shows it finished).
+sample: $(STAMP)
+	@test -f $(SAMPLE)/.complete || { rm -rf $(SAMPLE) && $(PY) -m etl generate --out $(SAMPLE) --scale 1 && touch $(SAMPLE)/.complete; }
+
+refresh: $(STAMP)
+	$(PY) -m etl refresh --source $(SAMPLE)
+
+bench: $(STAMP)
+	$(PY) bench/etl.py
+
+clean:
+	rm -rf data logs tests/output bench/output .pytest_cache
