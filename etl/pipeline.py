@@ -153,10 +153,11 @@ def refresh(source: str, settings: Settings, show: Callable[[str], None] = print
         def validate():
             flagged = vd.check_all({n: _in_scope(f, n, settings) for n, f in extracted.frames.items()}, settings)
             for name, frame in flagged.items():
-                if name in FACT_TABLES:
-                    frame = frame.drop("_row_id").persist(StorageLevel.MEMORY_AND_DISK)
-                    persisted.append(frame)
-                    flagged[name] = frame
+                # Each table is read and checked once; the transform reuses the result.
+                frame = (frame.drop("_row_id") if name in FACT_TABLES else frame).persist(
+                    StorageLevel.MEMORY_AND_DISK)
+                persisted.append(frame)
+                flagged[name] = frame
                 read, rules = _count_rules(frame)
                 summary.rows_read[name] = read
                 summary.rows_rejected[name] = sum(rules.values())

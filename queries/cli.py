@@ -21,11 +21,15 @@ def _is_percent(column: str) -> bool:
     return column.endswith(PERCENT_COLUMNS)
 
 
-def _cell(column: str, value) -> str:
+def _cell(column: str, value, row: dict) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
-        return f"{value:.1%}" if _is_percent(column) else f"{value:,.2f}"
+        # the P&L has one line per measure: its gm_pct line is a percentage too
+        percent = _is_percent(column) or (column != "change_pct" and str(row.get("line", "")).endswith("_pct"))
+        if percent:
+            return f"{value:.1%}"
+        return f"{value:,.0f}" if "quantity" in column and value.is_integer() else f"{value:,.2f}"
     if isinstance(value, int) and not isinstance(value, bool) and column not in ("fiscal_year", "rank"):
         return f"{value:,}"
     if isinstance(value, dt.date):
@@ -36,7 +40,7 @@ def _cell(column: str, value) -> str:
 def render_table(table: pa.Table) -> str:
     rows = table.to_pylist()
     columns = table.column_names
-    cells = [[_cell(c, r[c]) for c in columns] for r in rows]
+    cells = [[_cell(c, r[c], r) for c in columns] for r in rows]
     widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
     numeric = [pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t) for t in table.schema.types]
 
@@ -107,4 +111,8 @@ def cmd_run(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    return cmd_list() if args.command == "list" else cmd_run(args)
+    try:
+        return cmd_list() if args.command == "list" else cmd_run(args)
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return 0

@@ -77,7 +77,7 @@ class DuckDBWarehouse(Warehouse):
             connection = self._connection()
             try:
                 # A cursor per query: DuckDB connections are not shared across threads.
-                return connection.cursor().execute(sql, list(params)).fetch_arrow_table()
+                return connection.cursor().sql(sql, params=list(params)).to_arrow_table()
             except duckdb.CatalogException as exc:
                 raise WarehouseUnavailable(f"the warehouse {self.path} lacks a table this query needs: {exc}") from exc
 
