@@ -232,10 +232,37 @@ def customer_category_monthly(lines: DataFrame, start_month: int = 9) -> DataFra
     )
 
 
+# The lookups of the brief's measures, and what their absence means: a missing
+# price leaves money empty (an error); the rest count as 0 (a warning).
+# finding, lookup table, the rate's column on a line, the lookup's key, severity, text
+LOOKUPS = (
+    ("missing_gross_price", "gross_price", "gross_price", ("product_code", "fiscal_year"), "error",
+     "no gross price for the product and fiscal year: money measures left empty"),
+    ("missing_manufacturing_cost", "manufacturing_cost", "unit_manufacturing_cost", ("product_code", "fiscal_year"),
+     "warning", "no manufacturing cost for the product and year: counted as 0"),
+    ("missing_pre_invoice_deduction", "pre_invoice_deductions", "pre_invoice_discount_pct",
+     ("customer_code", "fiscal_year"), "warning", "no pre-invoice discount for the customer and fiscal year: counted as 0"),
+    ("missing_post_invoice_deduction", "post_invoice_deductions", "discounts_pct",
+     ("customer_code", "product_code", "fiscal_year"), "warning",
+     "no post-invoice deductions for the customer, product and month: counted as 0"),
+    ("missing_freight_cost", "freight_cost", "freight_pct", ("market", "fiscal_year"), "warning",
+     "no freight or other cost for the market and fiscal year: counted as 0"),
+)
+
+
 def customer_product_yearly(lines: DataFrame) -> DataFrame:
     """Grain: fiscal year x customer x product x has_actuals (a fiscal year that
-    is still running has months with and without actuals)."""
-    return lines.groupBy("fiscal_year", "has_actuals", *CUSTOMER_ATTRIBUTES, *PRODUCT_ATTRIBUTES).agg(*_sums())
+    is still running has months with and without actuals).
+
+    Also counts, in `_missing_*` columns, the rows with actuals whose lookups
+    found nothing; `missing_lookups` reports them, and they are not loaded.
+    """
+    missing = [
+        F.sum(F.when(F.col("sold_quantity").isNotNull() & F.col(column).isNull(), 1).otherwise(0)).alias(f"_{finding}")
+        for finding, _, column, *_ in LOOKUPS if column in lines.columns
+    ]
+    return lines.groupBy("fiscal_year", "has_actuals", *CUSTOMER_ATTRIBUTES, *PRODUCT_ATTRIBUTES) \
+        .agg(*_sums(), *missing)
 
 
 def product_price_cost_yearly(gross_price: DataFrame, manufacturing_cost: DataFrame | None,
@@ -264,36 +291,24 @@ def market_cost_rates_yearly(freight: DataFrame, markets: DataFrame) -> DataFram
         .select("fiscal_year", "market", "sub_zone", "region", "freight_pct", "other_cost_pct")
 
 
-def missing_lookups(lines: DataFrame, available: set[str]) -> DataFrame:
+def missing_lookups(yearly: DataFrame, available: set[str]) -> DataFrame | None:
     """One finding per missing lookup key among rows with actuals (brief:
-    missing price = error, missing deduction, freight or cost = warning).
+    missing price = error, missing deduction, freight or cost = warning),
+    from the `_missing_*` counts of `customer_product_yearly`.
 
     `available` names the lookup tables the source had; a table that is absent
     altogether is reported once by the pipeline, not per row.
     """
-    from etl.validate import LOOKUP_FINDINGS
-
-    checks = [
-        ("missing_gross_price", "gross_price", "gross_price", ("product_code", "fiscal_year")),
-        ("missing_manufacturing_cost", "manufacturing_cost", "unit_manufacturing_cost",
-         ("product_code", "fiscal_year")),
-        ("missing_pre_invoice_deduction", "pre_invoice_deductions", "pre_invoice_discount_pct",
-         ("customer_code", "fiscal_year")),
-        ("missing_post_invoice_deduction", "post_invoice_deductions", "discounts_pct",
-         ("customer_code", "product_code", "fiscal_year")),
-        ("missing_freight_cost", "freight_cost", "freight_pct", ("market", "fiscal_year")),
-    ]
-    actuals = lines.where(F.col("sold_quantity").isNotNull())
     parts = []
-    for rule, table, column, keys in checks:
-        if table not in available:
+    for finding, table, column, keys, severity, text in LOOKUPS:
+        count = f"_{finding}"
+        if table not in available or count not in yearly.columns:
             continue
-        severity, text = LOOKUP_FINDINGS[rule]
-        parts.append(actuals.where(F.col(column).isNull()).groupBy(*keys).count().select(
+        parts.append(yearly.where(F.col(count) > 0).groupBy(*keys).agg(F.sum(count).alias("rows")).select(
             F.lit(table).alias("table_name"), F.lit(None).cast("string").alias("source_file"),
-            F.lit(rule).alias("rule"), F.lit(severity).alias("severity"),
+            F.lit(finding).alias("rule"), F.lit(severity).alias("severity"),
             F.concat_ws(", ", *[F.concat(F.lit(f"{k}="), F.col(k).cast("string")) for k in keys]).alias("row_key"),
             F.lit(column).alias("column_name"), F.lit(None).cast("string").alias("offending_value"),
-            F.concat(F.lit(f"{text} ("), F.col("count").cast("string"), F.lit(" sales rows)")).alias("message"),
+            F.concat(F.lit(f"{text} ("), F.col("rows").cast("string"), F.lit(" sales rows)")).alias("message"),
         ))
     return reduce(DataFrame.unionByName, parts) if parts else None

@@ -35,16 +35,6 @@ RULES: dict[str, tuple[int, str]] = {
     "geography_mapping": (9, "every customer maps to a market and every market to a region"),
 }
 
-# Findings of the transform's lookups (brief: Measures): not rule breaks, but
-# reported. A missing price leaves money empty (error); the rest count as 0.
-LOOKUP_FINDINGS: dict[str, tuple[str, str]] = {
-    "missing_gross_price": ("error", "no gross price for the product and fiscal year: money measures left empty"),
-    "missing_manufacturing_cost": ("warning", "no manufacturing cost for the product and year: counted as 0"),
-    "missing_pre_invoice_deduction": ("warning", "no pre-invoice discount for the customer and fiscal year: counted as 0"),
-    "missing_post_invoice_deduction": ("warning", "no post-invoice deductions for the customer, product and month: counted as 0"),
-    "missing_freight_cost": ("warning", "no freight or other cost for the market and fiscal year: counted as 0"),
-}
-
 DQ_COLUMNS = (
     "table_name", "source_file", "rule", "severity", "row_key", "column_name", "offending_value", "message",
 )

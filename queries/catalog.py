@@ -30,6 +30,10 @@ class NamedQuery:
     params: tuple[str, ...]
     defaults: dict[str, str] = field(default_factory=dict)
     fiscal_year_optional: bool = False
+    # Source tables without which the answer would be wrong (`-- needs: ...`)
+    # or partly zero (`-- uses: ...`).
+    needs: tuple[str, ...] = ()
+    uses: tuple[str, ...] = ()
 
 
 def _resolve_includes(sql: str) -> str:
@@ -53,7 +57,13 @@ def parse(name: str, text: str) -> NamedQuery:
         params=params,
         defaults=dict(_DEFAULT.findall(text)),
         fiscal_year_optional=bool(re.search(r"^--\s*fiscal_year:\s*optional", text, re.MULTILINE)),
+        needs=_listed("needs", text),
+        uses=_listed("uses", text),
     )
+
+
+def _listed(word: str, text: str) -> tuple[str, ...]:
+    return tuple(name for line in re.findall(rf"^--\s*{word}:\s*(.+)$", text, re.MULTILINE) for name in line.split())
 
 
 def _strip_comments(sql: str) -> str:

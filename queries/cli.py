@@ -11,7 +11,7 @@ import textwrap
 import pyarrow as pa
 
 from queries.catalog import catalog
-from queries.runner import FILTERS, QueryError, run
+from queries.runner import FILTERS, QueryError, caveats, run
 from warehouse import WarehouseError, connect
 
 PERCENT_COLUMNS = ("_pct", "forecast_accuracy", "net_sales_share")
@@ -93,7 +93,9 @@ def cmd_list() -> int:
 def cmd_run(args) -> int:
     filters = {name: getattr(args, name) for name in FILTERS}
     try:
-        table = run(connect(args.warehouse), args.name, **filters)
+        warehouse = connect(args.warehouse)
+        table = run(warehouse, args.name, **filters)
+        notes = caveats(warehouse, args.name)
     except QueryError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -106,6 +108,8 @@ def cmd_run(args) -> int:
         write_json(table, sys.stdout)
     else:
         print(render_table(table))
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
     return 0
 
 

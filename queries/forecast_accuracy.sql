@@ -1,4 +1,5 @@
 -- Forecast accuracy by market in a fiscal year: net and absolute error (summed at the month x customer x product grain), accuracy against last year, and the risk it signals.
+-- needs: fact_forecast_monthly
 WITH per_year AS (
     SELECT fiscal_year, region, sub_zone, market,
            SUM(forecast_quantity) AS forecast_quantity,

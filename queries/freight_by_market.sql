@@ -1,4 +1,5 @@
 -- Freight and other costs per market in a fiscal year: the rates and the amounts they come to on net sales.
+-- uses: freight_cost
 WITH sales AS (
     SELECT region, sub_zone, market,
            SUM(net_sales) AS net_sales,

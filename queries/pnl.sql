@@ -1,4 +1,5 @@
 -- The P&L statement, gross sales down to gross margin, for a fiscal year against the year before, with the change.
+-- uses: post_invoice_deductions freight_cost
 WITH years AS (
     SELECT fiscal_year,
     -- include: measure_sums.sql

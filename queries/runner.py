@@ -111,9 +111,30 @@ def check_params(warehouse: Warehouse, query: NamedQuery, given: dict) -> dict:
     return values
 
 
+LATEST_RUN_MISSING_TABLES = """
+SELECT missing_tables FROM etl_runs WHERE status = 'succeeded' ORDER BY finished_at DESC LIMIT 1
+"""
+
+
+def missing_sources(warehouse: Warehouse) -> set[str]:
+    """Optional source tables the latest successful refresh did not have."""
+    rows = warehouse.read(LATEST_RUN_MISSING_TABLES).column(0).to_pylist()
+    return set((rows[0] or "").split()) if rows else set()
+
+
+def caveats(warehouse: Warehouse, name: str) -> list[str]:
+    """What the reader of a query's answer must know about missing sources."""
+    query = get(name)
+    missing = missing_sources(warehouse)
+    return [f"the source had no {table}: it counts as 0 in this answer" for table in query.uses if table in missing]
+
+
 def run(warehouse: Warehouse, name: str, **params) -> pa.Table:
     """Run the named query against the warehouse, parameters checked."""
     query = get(name)
+    lacking = [t for t in query.needs if t in missing_sources(warehouse)]
+    if lacking:
+        raise QueryError(f"{name} is not available: the warehouse's source had no {', '.join(lacking)}")
     values = check_params(warehouse, query, params)
     sql, args = bind(query, values, warehouse.placeholder)
     return warehouse.read(sql, args)

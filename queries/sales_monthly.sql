@@ -1,4 +1,5 @@
 -- Net sales and margin by month of a fiscal year (September first), against the same month a year before.
+-- uses: post_invoice_deductions freight_cost
 WITH monthly AS (
     SELECT fiscal_year, fiscal_quarter, fiscal_month, month,
     -- include: measure_sums.sql

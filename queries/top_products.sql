@@ -1,4 +1,5 @@
 -- The top N products (variants) in a fiscal year by a chosen measure, with last year's value and the growth.
+-- uses: post_invoice_deductions freight_cost
 -- default n: 10
 -- default by: net_sales
 WITH per_year AS (

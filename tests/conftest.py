@@ -26,3 +26,53 @@ def output_dir() -> Path:
     path = ROOT / "tests" / "output"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.fixture(scope="session")
+def sample_full(tmp_path_factory) -> Path:
+    """A small, clean full-layout sample (scale 0.01) in CSV."""
+    from etl.generate import generate
+
+    folder = tmp_path_factory.mktemp("sample-full")
+    generate(folder, scale=0.01, seed=11, layout="full", fmt="csv")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def sample_adhoc(tmp_path_factory) -> Path:
+    from etl.generate import generate
+
+    folder = tmp_path_factory.mktemp("sample-adhoc")
+    generate(folder, scale=0.01, seed=12, layout="adhoc", fmt="parquet")
+    return folder
+
+
+def refresh_into(spark, source: Path, db: Path, **settings):
+    from etl.config import Settings
+    from etl.pipeline import refresh
+
+    return refresh(str(source), Settings.from_env(warehouse_url=f"duckdb:///{db}", **settings),
+                   show=lambda line: None, spark=spark)
+
+
+@pytest.fixture(scope="session")
+def full_warehouse(spark, sample_full, tmp_path_factory):
+    """The full sample refreshed into a DuckDB warehouse; returns its Warehouse."""
+    from warehouse.duckdb import DuckDBWarehouse
+
+    db = tmp_path_factory.mktemp("wh-full") / "bims.duckdb"
+    refresh_into(spark, sample_full, db)
+    warehouse = DuckDBWarehouse(db)
+    yield warehouse
+    warehouse.close()
+
+
+@pytest.fixture(scope="session")
+def adhoc_warehouse(spark, sample_adhoc, tmp_path_factory):
+    from warehouse.duckdb import DuckDBWarehouse
+
+    db = tmp_path_factory.mktemp("wh-adhoc") / "bims.duckdb"
+    refresh_into(spark, sample_adhoc, db)
+    warehouse = DuckDBWarehouse(db)
+    yield warehouse
+    warehouse.close()

@@ -169,7 +169,7 @@ def test_duplicate_fact_keys_are_quarantined(spark):
 
 
 def test_missing_lookup_findings(tiny):
-    findings = tf.missing_lookups(tiny["lines"], {"gross_price", "manufacturing_cost", "pre_invoice_deductions",
+    findings = tf.missing_lookups(tf.customer_product_yearly(tiny["lines"]), {"gross_price", "manufacturing_cost", "pre_invoice_deductions",
                                                  "post_invoice_deductions", "freight_cost"})
     got = {(f.rule, f.severity, f.row_key) for f in findings.collect()}
     assert ("missing_gross_price", "error", "product_code=P2, fiscal_year=2021") in got
