@@ -100,8 +100,11 @@ def _stage_s3(uri: str, staging_dir: Path) -> tuple[Path, dict[str, str]]:
     prefix = uri[len("s3://"):].rstrip("/")
     try:
         infos = s3.get_file_info(fs.FileSelector(prefix, recursive=True))
+    except FileNotFoundError:
+        infos = []  # an existing bucket with nothing under the prefix: no tables
     except OSError as exc:
         raise SourceError(f"cannot list {uri}: {exc}") from exc
+    staging_dir.mkdir(parents=True, exist_ok=True)
     shown: dict[str, str] = {}
     for info in infos:
         if info.type != fs.FileType.File or not _stem_and_format(info.base_name):
@@ -165,7 +168,8 @@ def discover(source: str, staging_dir: Path | None = None) -> dict[str, SourceFi
             continue
         if spec.name in files:
             raise SourceError(
-                f"{source}: two files hold table {spec.name}: {files[spec.name].shown_as} and {path}"
+                f"{source}: two files hold table {spec.name}: {files[spec.name].shown_as} and "
+                f"{shown.get(Path(path).name, path)}"
             )
         name = Path(path).name
         files[spec.name] = SourceFile(spec.name, path, fmt, shown.get(name, path))

@@ -126,7 +126,6 @@ def refresh(source: str, settings: Settings, show: Callable[[str], None] = print
     findings: list[DataFrame] = []
 
     def finish(status: str, message: str, tables: dict[str, str]) -> None:
-        summary.status, summary.message = status, message
         dq = _arrow(reduce(DataFrame.unionByName, findings) if findings else None)
         _count_duplicate_fact_rows(dq, summary)
         summary.seconds = time.monotonic() - stages.started
@@ -139,6 +138,7 @@ def refresh(source: str, settings: Settings, show: Callable[[str], None] = print
                       for t in [*summary.rows_read, *[o for o in tables if o not in summary.rows_read]]]
         summary.rows_written = warehouse.publish(Publication(
             run, run_tables, dq, tables, settings.fiscal_years or None))
+        summary.status, summary.message = status, message
 
     try:
         if spark is None:

@@ -102,8 +102,10 @@ class DuckDBWarehouse(Warehouse):
     def publish(self, publication: Publication) -> dict[str, int]:
         run_id = publication.run["run_id"]
         with self._writer_lock():
+            # Copies left by refreshes that died are stale: we hold the lock.
+            for stale in self.path.parent.glob(f".{self.path.name}.*.tmp*"):
+                stale.unlink(missing_ok=True)
             staged = self.path.with_name(f".{self.path.name}.{run_id}.tmp")
-            staged.unlink(missing_ok=True)
             try:
                 if self.path.exists():
                     shutil.copyfile(self.path, staged)

@@ -1,0 +1,449 @@
+"""Benchmark: the Spark refresh against the same computation in plain DuckDB SQL.
+
+    .venv/bin/python bench/etl.py [--scales 1 10] [--format csv|parquet] [--repeat 1] [--no-check]
+
+For each scale the sample dataset is generated once into
+bench/output/scale-S-FMT/ (reused while its `.complete` marker is there). Then,
+in the same run and on the same files:
+
+* spark:  `python -m etl refresh --source DIR --warehouse duckdb:///bench/output/w-S-FMT.duckdb`
+* duckdb: `python bench/duckdb_baseline.py --source DIR --out bench/output/b-S-FMT.duckdb`
+
+each in a subprocess, timed by wall clock, with the peak resident memory of
+its whole process tree (the Python driver plus the JVM for Spark) sampled
+every 0.1 s. Before the timed runs, both are run once at scale 0.01 and their
+per-fiscal-year totals compared (the equality check).
+
+Results: a table on stdout, bench/output/etl-results.json (merged by scale and
+format with earlier runs), and the section between the etl-bench markers of
+docs/performance.md.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+OUT = REPO / "bench" / "output"
+RESULTS = OUT / "etl-results.json"
+DOC = REPO / "docs" / "performance.md"
+START, END = "<!-- etl-bench:start -->", "<!-- etl-bench:end -->"
+CHECK_SCALE = 0.01
+CHECK_MEASURES = ("net_sales", "gross_margin", "sold_quantity", "forecast_quantity", "abs_error")
+CHECK_TOLERANCE = 1e-6
+OUTPUT_TABLES = ("dim_customer", "dim_product", "dim_market", "agg_customer_category_monthly",
+                 "agg_customer_product_yearly", "product_price_cost_yearly", "customer_deduction_rates_yearly",
+                 "market_cost_rates_yearly")
+STAGE_LINE = re.compile(r"^\s*(\w+)\s+done in ([0-9.]+) s\s*$")
+SAMPLE_EVERY = 0.1
+
+
+def say(line: str = "") -> None:
+    print(line, flush=True)
+
+
+def scale_name(scale: float) -> str:
+    return f"{scale:g}"
+
+
+# --- the data --------------------------------------------------------------------------------------
+
+def dataset(scale: float, fmt: str) -> tuple[Path, dict[str, int]]:
+    """The sample at this scale and format, generated unless a finished copy is there;
+    returns its folder and rows per table (kept in the `.complete` marker)."""
+    folder = OUT / f"scale-{scale_name(scale)}-{fmt}"
+    marker = folder / ".complete"
+    if marker.exists():
+        text = marker.read_text().strip()
+        counts = json.loads(text) if text else count_rows(folder, fmt)
+        if not text:
+            marker.write_text(json.dumps(counts))
+        say(f"reusing {folder.relative_to(REPO)} ({sum(counts.values()):,} rows)")
+        return folder, counts
+    import shutil
+
+    from etl.generate import generate
+
+    shutil.rmtree(folder, ignore_errors=True)
+    began = time.monotonic()
+    counts = generate(folder, scale=scale, fmt=fmt)
+    marker.write_text(json.dumps(counts))
+    say(f"generated {folder.relative_to(REPO)}: {sum(counts.values()):,} rows in {time.monotonic() - began:.1f} s")
+    return folder, counts
+
+
+def count_rows(folder: Path, fmt: str) -> dict[str, int]:
+    import duckdb
+
+    con = duckdb.connect()
+    counts = {}
+    for path in sorted(folder.glob(f"*.{fmt}")):
+        reader = (f"read_csv('{path}', header = true, all_varchar = true)" if fmt == "csv"
+                  else f"read_parquet('{path}')")
+        counts[path.name[: -len(fmt) - 1]] = con.execute(f"SELECT count(*) FROM {reader}").fetchone()[0]
+    con.close()
+    return counts
+
+
+def warm_page_cache(folder: Path) -> None:
+    """Read every file once so that neither contender pays for a cold disk cache."""
+    for path in folder.iterdir():
+        if path.is_file():
+            with open(path, "rb") as f:
+                while f.read(16 << 20):
+                    pass
+
+
+# --- running and measuring ---------------------------------------------------------------------------
+
+def tree_rss(proc: psutil.Process) -> int:
+    total = 0
+    try:
+        procs = [proc, *proc.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0
+    for p in procs:
+        try:
+            total += p.memory_info().rss
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+    return total
+
+
+def measure(cmd: list[str], log: Path, env: dict | None = None) -> dict:
+    """Run cmd; wall seconds, peak RSS of its process tree, exit code and output lines."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    peak = 0
+    began = time.monotonic()
+    with open(log, "w") as out:
+        proc = subprocess.Popen(cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, env=env)
+        watched = psutil.Process(proc.pid)
+        while proc.poll() is None:
+            peak = max(peak, tree_rss(watched))
+            time.sleep(SAMPLE_EVERY)
+        seconds = time.monotonic() - began
+    lines = log.read_text().splitlines()
+    stages = {m.group(1): float(m.group(2)) for m in map(STAGE_LINE.match, lines) if m}
+    return {"seconds": seconds, "peak_mb": peak / 2**20, "returncode": proc.returncode,
+            "stages": stages, "log": str(log.relative_to(REPO)), "tail": lines[-5:]}
+
+
+def spark_run(folder: Path, scale: float, fmt: str, tag: str) -> dict:
+    warehouse = OUT / f"w-{scale_name(scale)}-{fmt}.duckdb"
+    for stale in (warehouse, Path(f"{warehouse}.wal"), Path(f"{warehouse}.lock")):
+        stale.unlink(missing_ok=True)  # a first refresh: nothing to copy
+    env = dict(os.environ, BIMS_LOG_DIR=str(OUT / "logs"))
+    cmd = [sys.executable, "-m", "etl", "refresh", "--source", str(folder.relative_to(REPO)),
+           "--warehouse", f"duckdb:///{warehouse.relative_to(REPO)}"]
+    result = measure(cmd, OUT / "logs" / f"spark-{tag}.log", env)
+    result["warehouse"] = str(warehouse.relative_to(REPO))
+    return result
+
+
+def duckdb_run(folder: Path, scale: float, fmt: str, tag: str) -> dict:
+    out = OUT / f"b-{scale_name(scale)}-{fmt}.duckdb"
+    cmd = [sys.executable, str(REPO / "bench" / "duckdb_baseline.py"), "--source", str(folder),
+           "--out", str(out), "--format", fmt]
+    result = measure(cmd, OUT / "logs" / f"duckdb-{tag}.log")
+    result["warehouse"] = str(out.relative_to(REPO))
+    return result
+
+
+def require_success(name: str, result: dict) -> None:
+    if result["returncode"] != 0:
+        raise SystemExit(f"{name} failed (exit {result['returncode']}); see {result['log']}:\n  "
+                         + "\n  ".join(result["tail"]))
+
+
+# --- the equality check --------------------------------------------------------------------------------
+
+def compare(spark_db: Path, baseline_db: Path) -> dict:
+    """Per-fiscal-year sums of the checked measures in agg_customer_product_yearly, and the
+    row counts of every output table, in the Spark warehouse and the baseline."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"ATTACH '{spark_db}' AS s (READ_ONLY)")
+    con.execute(f"ATTACH '{baseline_db}' AS b (READ_ONLY)")
+    sums = ", ".join(f"sum({m})" for m in CHECK_MEASURES)
+    totals = {side: {row[0]: row[1:] for row in con.execute(
+        f"SELECT fiscal_year, {sums} FROM {side}.agg_customer_product_yearly GROUP BY 1 ORDER BY 1").fetchall()}
+        for side in ("s", "b")}
+    counts = {t: (con.execute(f"SELECT count(*) FROM s.{t}").fetchone()[0],
+                  con.execute(f"SELECT count(*) FROM b.{t}").fetchone()[0]) for t in OUTPUT_TABLES}
+    con.close()
+    worst, failures = 0.0, []
+    if totals["s"].keys() != totals["b"].keys():
+        failures.append(f"fiscal years differ: {sorted(totals['s'])} vs {sorted(totals['b'])}")
+    for year in sorted(totals["s"].keys() & totals["b"].keys()):
+        for measure, a, b in zip(CHECK_MEASURES, totals["s"][year], totals["b"][year]):
+            a, b = a or 0.0, b or 0.0
+            rel = abs(a - b) / max(abs(a), abs(b), 1e-12) if a != b else 0.0
+            worst = max(worst, rel)
+            if rel > CHECK_TOLERANCE:
+                failures.append(f"FY{year} {measure}: spark {a!r} vs duckdb {b!r}")
+    failures += [f"{t}: {a:,} rows (spark) vs {b:,} (duckdb)" for t, (a, b) in counts.items() if a != b]
+    return {"passed": not failures, "fiscal_years": sorted(totals["s"]), "measures": list(CHECK_MEASURES),
+            "max_relative_difference": worst, "tolerance": CHECK_TOLERANCE,
+            "row_counts_equal": all(a == b for a, b in counts.values()), "failures": failures,
+            "net_sales_by_fiscal_year": {str(y): v[0] for y, v in totals["s"].items()}}
+
+
+def equality_check(fmt: str) -> dict:
+    folder, _ = dataset(CHECK_SCALE, fmt)
+    say(f"equality check at scale {CHECK_SCALE:g} ({fmt}): running both ...")
+    spark = spark_run(folder, CHECK_SCALE, fmt, f"check-{fmt}")
+    require_success("spark refresh (check)", spark)
+    base = duckdb_run(folder, CHECK_SCALE, fmt, f"check-{fmt}")
+    require_success("duckdb baseline (check)", base)
+    result = compare(REPO / spark["warehouse"], REPO / base["warehouse"])
+    result.update(scale=CHECK_SCALE, format=fmt)
+    say("equality check: " + describe_check(result))
+    for failure in result["failures"]:
+        say(f"  {failure}")
+    return result
+
+
+def describe_check(check: dict) -> str:
+    verdict = "PASS" if check["passed"] else "FAIL"
+    return (f"{verdict} at scale {check['scale']:g} ({check['format']}): SUM of "
+            f"{', '.join(check['measures'])} per fiscal year ({len(check['fiscal_years'])} years, "
+            f"agg_customer_product_yearly) agree to a max relative difference of "
+            f"{check['max_relative_difference']:.1e} (tolerance {check['tolerance']:.0e}); row counts of the "
+            f"{len(OUTPUT_TABLES)} output tables {'equal' if check['row_counts_equal'] else 'DIFFER'}")
+
+
+# --- the machine and the settings ----------------------------------------------------------------------
+
+def machine() -> dict:
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"nproc": os.cpu_count(), "ram_gb": round(psutil.virtual_memory().total / 2**30, 1), "cpu": cpu,
+            "os": f"{platform.system()} {platform.release()}", "python": platform.python_version()}
+
+
+def spark_settings() -> dict:
+    from etl.config import Settings
+
+    s = Settings.from_env()
+    import pyspark
+
+    try:
+        java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()[0]
+    except (OSError, IndexError):
+        java = "unknown"
+    return {"pyspark": pyspark.__version__, "java": java, "master": s.spark_master,
+            "driver_memory": s.spark_driver_memory, "shuffle_partitions": s.shuffle_partitions}
+
+
+def duckdb_settings() -> dict:
+    import duckdb
+
+    con = duckdb.connect()
+    version, threads, memory = con.execute(
+        "SELECT version(), current_setting('threads'), current_setting('memory_limit')").fetchone()
+    con.close()
+    return {"duckdb": version, "threads": threads, "memory_limit": memory}
+
+
+# --- reporting ---------------------------------------------------------------------------------------
+
+HEADER = ("scale", "rows in", "spark s", "duckdb s", "ratio", "spark peak MB", "duckdb peak MB")
+
+
+def table_rows(results: list[dict]) -> list[tuple]:
+    return [(scale_name(r["scale"]), f"{r['rows_in']:,}", f"{r['spark']['seconds']:.1f}",
+             f"{r['duckdb']['seconds']:.1f}", f"{r['ratio']:.1f}x", f"{r['spark']['peak_mb']:,.0f}",
+             f"{r['duckdb']['peak_mb']:,.0f}") for r in results]
+
+
+def print_table(results: list[dict]) -> None:
+    rows = [HEADER, *table_rows(results)]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER))]
+    for n, row in enumerate(rows):
+        say("  ".join(c.rjust(w) for c, w in zip(row, widths)))
+        if n == 0:
+            say("  ".join("-" * w for w in widths))
+
+
+def markdown_table(header, rows) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---:" for _ in header) + "|"]
+    return lines + ["| " + " | ".join(r) + " |" for r in rows]
+
+
+def stage_rows(results: list[dict]) -> list[tuple]:
+    names = ("spark", "extract", "validate", "transform", "load")
+    rows = []
+    for r in results:
+        st = r["spark"]["stages"]
+        accounted = sum(st.get(n, 0.0) for n in names)
+        rows.append((scale_name(r["scale"]), *[f"{st.get(n, 0.0):.1f}" for n in names],
+                     f"{r['spark']['seconds'] - accounted:.1f}", f"{r['spark']['seconds']:.1f}",
+                     " / ".join(f"{r['duckdb']['stages'].get(n, 0.0):.1f}" for n in ("validate", "transform", "load"))))
+    return rows
+
+
+def render_section(store: dict) -> str:
+    out = [START, "", "## Results", ""]
+    out.append("_Written by `bench/etl.py`; rerun it to replace this section._")
+    out.append("")
+    by_format: dict[str, list[dict]] = {}
+    for r in sorted(store["results"], key=lambda r: (r["format"], r["scale"])):
+        by_format.setdefault(r["format"], []).append(r)
+    for fmt, results in by_format.items():
+        dates = sorted({r["date"] for r in results})
+        m = results[-1]["machine"]
+        sp = results[-1]["spark_settings"]
+        dd = results[-1]["duckdb_settings"]
+        out += [f"### {fmt.upper()} sources", ""]
+        loads = ", ".join(f"scale {scale_name(r['scale'])}: {r['load_before']:.1f}" for r in results)
+        out.append(f"- Date: {', '.join(dates)}; machine: {m['nproc']} cores ({m['cpu']}), {m['ram_gb']} GB RAM, "
+                   f"{m['os']}, Python {m['python']}; shared with other work, so load varied "
+                   f"(1-min load average at the start of each run: "
+                   f"{loads}).")
+        out.append(f"- Spark: pyspark {sp['pyspark']}, {sp['java']}, master `{sp['master']}`, driver memory "
+                   f"{sp['driver_memory']}, `spark.sql.shuffle.partitions` {sp['shuffle_partitions']} "
+                   f"(the other settings are those of `etl/spark.py`: AQE on, 64 MB broadcast threshold, "
+                   f"ParallelGC, Arrow on).")
+        out.append(f"- DuckDB: {dd['duckdb']}, threads {dd['threads']}, memory_limit {dd['memory_limit']} "
+                   f"(its defaults).")
+        repeats = {r["repeat"] for r in results}
+        out.append(f"- Times are wall-clock seconds of the whole subprocess (start-up included), best of "
+                   f"{'/'.join(map(str, sorted(repeats)))} run(s); peak memory is the largest resident set "
+                   f"of the process tree (Python driver + JVM for Spark), sampled every {SAMPLE_EVERY} s.")
+        out.append("")
+        out += markdown_table(HEADER, table_rows(results))
+        out.append("")
+        out.append("Where the Spark refresh's time goes (seconds, from the stage lines `python -m etl refresh` "
+                   "prints; *other* is process start-up, imports and the final summary), and the "
+                   "baseline's own stages:")
+        out.append("")
+        out += markdown_table(("scale", "spark start", "extract", "validate", "transform", "load", "other",
+                               "spark total", "duckdb validate / transform / load"), stage_rows(results))
+        out.append("")
+    checks = store.get("checks", {})
+    if checks:
+        out += ["### Equality check", ""]
+        for fmt, check in sorted(checks.items()):
+            out.append(f"- {describe_check(check)} (run {check['date']}).")
+            out += [f"  - {f}" for f in check["failures"]]
+        out.append("")
+    out.append(END)
+    return "\n".join(out)
+
+
+def update_doc(store: dict) -> None:
+    section = render_section(store)
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    text = DOC.read_text() if DOC.exists() else "# Performance\n"
+    if START in text and END in text:
+        head, rest = text.split(START, 1)
+        tail = rest.split(END, 1)[1]
+        text = head + section + tail
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    DOC.write_text(text)
+
+
+def load_store() -> dict:
+    if RESULTS.exists():
+        try:
+            return json.loads(RESULTS.read_text())
+        except json.JSONDecodeError:
+            pass
+    return {"results": [], "checks": {}}
+
+
+# --- main ------------------------------------------------------------------------------------------------
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description="Time the Spark refresh against plain DuckDB SQL on the same files.")
+    p.add_argument("--scales", type=float, nargs="+", default=[1, 10])
+    p.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    p.add_argument("--repeat", type=int, default=1, help="runs per contender and scale; the best time counts")
+    p.add_argument("--no-check", action="store_true", help="skip the scale-0.01 equality check")
+    p.add_argument("--no-doc", action="store_true", help="do not rewrite the section of docs/performance.md")
+    args = p.parse_args(argv)
+    OUT.mkdir(parents=True, exist_ok=True)
+
+    store = load_store()
+    store.setdefault("checks", {})
+    today = dt.date.today().isoformat()
+    info, sp, dd = machine(), spark_settings(), duckdb_settings()
+    say(f"machine: {info['nproc']} cores, {info['ram_gb']} GB RAM; spark {sp}; duckdb {dd}")
+
+    if not args.no_check:
+        check = equality_check(args.format)
+        check["date"] = today
+        store["checks"][args.format] = check
+
+    results = []
+    for scale in args.scales:
+        folder, counts = dataset(scale, args.format)
+        warm_page_cache(folder)
+        load_before = os.getloadavg()[0]
+        spark_runs, duck_runs = [], []
+        for i in range(args.repeat):
+            tag = f"{scale_name(scale)}-{args.format}-{i + 1}"
+            say(f"scale {scale_name(scale)} ({args.format}), run {i + 1}/{args.repeat}: spark refresh ...")
+            spark_runs.append(spark_run(folder, scale, args.format, tag))
+            require_success("spark refresh", spark_runs[-1])
+            say(f"  spark  {spark_runs[-1]['seconds']:.1f} s, peak {spark_runs[-1]['peak_mb']:,.0f} MB; "
+                f"stages {spark_runs[-1]['stages']}")
+            say(f"scale {scale_name(scale)} ({args.format}), run {i + 1}/{args.repeat}: duckdb baseline ...")
+            duck_runs.append(duckdb_run(folder, scale, args.format, tag))
+            require_success("duckdb baseline", duck_runs[-1])
+            say(f"  duckdb {duck_runs[-1]['seconds']:.1f} s, peak {duck_runs[-1]['peak_mb']:,.0f} MB; "
+                f"stages {duck_runs[-1]['stages']}")
+        best_spark = min(spark_runs, key=lambda r: r["seconds"])
+        best_duck = min(duck_runs, key=lambda r: r["seconds"])
+        for best, runs in ((best_spark, spark_runs), (best_duck, duck_runs)):
+            best["all_seconds"] = [round(r["seconds"], 2) for r in runs]
+            best["peak_mb"] = max(r["peak_mb"] for r in runs)
+            best.pop("tail", None)
+        results.append({"scale": scale, "format": args.format, "rows_in": sum(counts.values()),
+                        "rows_by_table": counts, "repeat": args.repeat, "date": today,
+                        "load_before": load_before, "spark": best_spark, "duckdb": best_duck,
+                        "ratio": best_spark["seconds"] / best_duck["seconds"],
+                        "machine": info, "spark_settings": sp, "duckdb_settings": dd})
+
+    say("")
+    say(f"format {args.format}; best of {args.repeat}; ratio = spark seconds / duckdb seconds")
+    print_table(results)
+    if not args.no_check:
+        say("equality check: " + describe_check(store["checks"][args.format]))
+
+    kept = [r for r in store["results"]
+            if (r["scale"], r["format"]) not in {(n["scale"], n["format"]) for n in results}]
+    store["results"] = kept + results
+    store["updated"] = dt.datetime.now().isoformat(timespec="seconds")
+    RESULTS.write_text(json.dumps(store, indent=2))
+    say(f"results: {RESULTS.relative_to(REPO)}")
+    if not args.no_doc:
+        update_doc(store)
+        say(f"section updated in {DOC.relative_to(REPO)}")
+    check = store["checks"].get(args.format)
+    return 0 if check is None or check["passed"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,198 @@
+"""The DuckDB warehouse: atomic refreshes, readers during a refresh, incremental = full."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import pandas as pd
+import pytest
+
+from etl.pipeline import OUTPUT_TABLES
+from tests.conftest import ROOT, refresh_into
+from warehouse import WarehouseError, WarehouseUnavailable, connect
+from warehouse.duckdb import DuckDBWarehouse, path_from_url
+
+NET_SALES = "SELECT ROUND(SUM(net_sales), 6) FROM agg_customer_product_yearly"
+
+
+def net_sales(db) -> float:
+    warehouse = DuckDBWarehouse(db)
+    try:
+        return warehouse.read(NET_SALES).column(0)[0].as_py()
+    finally:
+        warehouse.close()
+
+
+def with_prices_raised(source, target, fiscal_year: int, factor: float):
+    """A copy of a source whose gross prices of one fiscal year are raised."""
+    shutil.copytree(source, target)
+    prices = pd.read_csv(source / "gross_price.csv", dtype=str, keep_default_na=False)
+    rows = prices["fiscal_year"] == str(fiscal_year)
+    prices.loc[rows, "gross_price"] = (prices.loc[rows, "gross_price"].astype(float) * factor).map("{:.4f}".format)
+    prices.to_csv(target / "gross_price.csv", index=False)
+    return target
+
+
+@pytest.fixture(scope="module")
+def loaded(spark, sample_full, tmp_path_factory):
+    """A warehouse holding the sample, and a second source that differs in FY2021 only."""
+    root = tmp_path_factory.mktemp("atomic")
+    changed = with_prices_raised(sample_full, root / "changed", 2021, 1.25)
+    return root, changed
+
+
+def fresh_copy(spark, sample_full, folder):
+    folder.mkdir(parents=True, exist_ok=True)
+    db = folder / "bims.duckdb"
+    refresh_into(spark, sample_full, db)
+    return db
+
+
+def test_urls_in_sqlalchemy_form():
+    assert str(path_from_url("duckdb:///data/bims.duckdb")) == "data/bims.duckdb"
+    assert str(path_from_url("duckdb:////srv/bims/bims.duckdb")) == "/srv/bims/bims.duckdb"
+    with pytest.raises(WarehouseError, match="duckdb:///"):
+        path_from_url("duckdb://")
+    with pytest.raises(WarehouseError, match="unknown warehouse URL"):
+        connect("mysql://db/bims")
+
+
+def test_missing_warehouse_is_a_clear_error(tmp_path):
+    with pytest.raises(WarehouseUnavailable, match="python -m etl refresh"):
+        DuckDBWarehouse(tmp_path / "none.duckdb").read("SELECT 1")
+
+
+def test_a_refresh_failing_half_way_leaves_the_previous_data(spark, sample_full, loaded, monkeypatch):
+    root, changed = loaded
+    db = fresh_copy(spark, sample_full, root / "fail")
+    before = net_sales(db)
+    original = DuckDBWarehouse._replace
+    calls = []
+
+    def failing(con, name, folder, years):
+        calls.append(name)
+        if len(calls) == 3:
+            raise OSError("disk full (simulated)")
+        return original(con, name, folder, years)
+
+    monkeypatch.setattr(DuckDBWarehouse, "_replace", staticmethod(failing))
+    with pytest.raises(OSError, match="simulated"):
+        refresh_into(spark, changed, db)
+    assert len(calls) == 3
+    assert net_sales(db) == before
+    assert not [p for p in db.parent.iterdir() if p.name.endswith(".tmp")]
+    statuses = DuckDBWarehouse(db).read("SELECT status FROM etl_runs ORDER BY started_at").column(0).to_pylist()
+    assert statuses == ["succeeded", "failed"]
+
+
+KILLED_REFRESH = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from warehouse.duckdb import DuckDBWarehouse
+    original = DuckDBWarehouse._replace
+
+    def stall_after_first_table(con, name, folder, years):
+        written = original(con, name, folder, years)
+        Path(sys.argv[3]).touch()      # tell the test we are half-way through the load
+        time.sleep(600)
+        return written
+
+    DuckDBWarehouse._replace = staticmethod(stall_after_first_table)
+    from etl.cli import main
+    sys.exit(main(["refresh", "--source", sys.argv[1], "--warehouse", sys.argv[2], "--master", "local[1]"]))
+""")
+
+
+def test_a_killed_refresh_leaves_the_previous_data_readable(spark, sample_full, loaded, tmp_path):
+    root, changed = loaded
+    db = fresh_copy(spark, sample_full, root / "killed")
+    before = net_sales(db)
+    marker = tmp_path / "half-way"
+    env = dict(os.environ, PYTHONPATH=str(ROOT), BIMS_LOG_DIR=str(tmp_path / "logs"))
+    process = subprocess.Popen(
+        [sys.executable, "-c", KILLED_REFRESH, str(changed), f"duckdb:///{db}", str(marker)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 240
+        while not marker.exists():
+            assert process.poll() is None, "the refresh ended before it was killed"
+            assert time.monotonic() < deadline, "the refresh never reached the load"
+            time.sleep(0.1)
+        assert net_sales(db) == before  # readable while the load is under way
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)  # the refresh and its JVM, mid-load
+        process.wait()
+    assert net_sales(db) == before
+    # The next refresh runs normally: the dead one's lock and staged copy are no obstacle.
+    refresh_into(spark, changed, db)
+    assert net_sales(db) > before
+    assert not [p for p in db.parent.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_readers_see_old_or_new_data_during_a_refresh(spark, sample_full, loaded):
+    root, changed = loaded
+    db = fresh_copy(spark, sample_full, root / "readers")
+    before = net_sales(db)
+    reader = DuckDBWarehouse(db)
+    seen, errors = [], []
+    done = threading.Event()
+
+    def read_continuously():
+        while not done.is_set():
+            try:
+                seen.append(reader.read(NET_SALES).column(0)[0].as_py())
+            except Exception as exc:  # noqa: BLE001 - any error fails the test
+                errors.append(exc)
+            time.sleep(0.02)
+
+    thread = threading.Thread(target=read_continuously)
+    thread.start()
+    try:
+        refresh_into(spark, changed, db)
+    finally:
+        done.set()
+        thread.join()
+    after = net_sales(db)
+    assert not errors
+    assert after > before
+    assert set(seen) <= {before, after} and seen[0] == before
+    assert reader.read(NET_SALES).column(0)[0].as_py() == after  # the reader picks up the new file
+    reader.close()
+
+
+def table_contents(db, name) -> pd.DataFrame:
+    warehouse = DuckDBWarehouse(db)
+    try:
+        return warehouse.read(f'SELECT * FROM "{name}" ORDER BY ALL').to_pandas()
+    finally:
+        warehouse.close()
+
+
+def test_incremental_refresh_equals_a_full_refresh(spark, sample_full, loaded):
+    root, changed = loaded
+    incremental = fresh_copy(spark, sample_full, root / "incremental")
+    before = table_contents(incremental, "agg_customer_product_yearly")
+    summary = refresh_into(spark, changed, incremental, fiscal_years=(2021,))
+    assert summary.status == "succeeded"
+    full = root / "full" / "bims.duckdb"
+    full.parent.mkdir()
+    refresh_into(spark, changed, full)
+    for name in OUTPUT_TABLES:
+        pd.testing.assert_frame_equal(table_contents(incremental, name), table_contents(full, name),
+                                      check_exact=False, rtol=1e-12, obj=name)
+    after = table_contents(incremental, "agg_customer_product_yearly")
+    # only FY2021 changed, and it did
+    unchanged = before["fiscal_year"] != 2021
+    pd.testing.assert_frame_equal(before[unchanged].reset_index(drop=True),
+                                  after[after["fiscal_year"] != 2021].reset_index(drop=True))
+    assert after[after["fiscal_year"] == 2021]["gross_sales"].sum() == pytest.approx(
+        1.25 * before[before["fiscal_year"] == 2021]["gross_sales"].sum(), rel=1e-4)
+    years = DuckDBWarehouse(incremental).read(
+        "SELECT fiscal_years FROM etl_runs ORDER BY started_at").column(0).to_pylist()
+    assert years == ["all", "2021"]
