@@ -83,7 +83,7 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def s3(tmp_path_factory):
+def s3():
     """moto's S3 on a loopback port, with the AWS variables pointing at it."""
     from moto.server import ThreadedMotoServer
 
