@@ -201,7 +201,7 @@ def _transform(flagged: dict[str, DataFrame], settings: Settings, out: Path, fin
     lines = tf.sales_lines(combined, customers, products, clean["gross_price"], clean.get("manufacturing_cost"),
                            clean.get("pre_invoice_deductions"), clean.get("freight_cost"),
                            settings.fiscal_start_month)
-    yearly = tf.customer_product_yearly(lines).persist(StorageLevel.MEMORY_AND_DISK)
+    yearly = tf.customer_product_yearly(lines, customers, products).persist(StorageLevel.MEMORY_AND_DISK)
     persisted.append(yearly)
     lookup_findings = tf.missing_lookups(yearly, set(clean))
     if lookup_findings is not None:
@@ -211,7 +211,7 @@ def _transform(flagged: dict[str, DataFrame], settings: Settings, out: Path, fin
         "dim_customer": customers,
         "dim_product": products.select(*tf.PRODUCT_ATTRIBUTES),
         "dim_market": markets,
-        "agg_customer_category_monthly": tf.customer_category_monthly(lines, settings.fiscal_start_month),
+        "agg_customer_category_monthly": tf.customer_category_monthly(lines, customers, settings.fiscal_start_month),
         "agg_customer_product_yearly": yearly.drop(*[c for c in yearly.columns if c.startswith("_")]),
         "product_price_cost_yearly": tf.product_price_cost_yearly(
             clean["gross_price"], clean.get("manufacturing_cost"), products),

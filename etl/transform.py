@@ -13,6 +13,7 @@ from pyspark.sql import functions as F
 
 CUSTOMER_ATTRIBUTES = ("customer_code", "customer", "market", "sub_zone", "region", "platform", "channel")
 PRODUCT_ATTRIBUTES = ("product_code", "division", "segment", "category", "product", "variant")
+CATEGORY_PATH = ("division", "segment", "category")
 
 # Summed measures, in P&L order; every aggregate table carries all of them.
 SALES_MEASURES = (
@@ -145,17 +146,19 @@ def sales_lines(combined: DataFrame, customers: DataFrame, products: DataFrame,
                 start_month: int = 9) -> DataFrame:
     """Every measure of the brief at the (month, customer, product) grain.
 
-    A missing deduction, freight or cost rate counts as 0 (and `_found_*` says
-    it was missing); a missing gross price leaves the money measures empty
-    while the quantity still counts.
+    A missing deduction, freight or cost rate counts as 0 (its rate column is
+    NULL); a missing gross price leaves the money measures empty while the
+    quantity still counts. The lines carry only the attributes the measures
+    and aggregates need (market, the category path): the aggregates attach the
+    rest after summing, so the large shuffles move narrow rows.
     """
     actual_months = combined.where(F.col("sold_quantity").isNotNull()).select("date").distinct() \
         .withColumn("has_actuals", F.lit(True))
     lines = (
         combined.where(F.col("sold_quantity").isNotNull() | F.col("forecast_quantity").isNotNull())
         .withColumn("fiscal_year", fiscal_year(F.col("date"), start_month))
-        .join(F.broadcast(customers.select(*CUSTOMER_ATTRIBUTES)), on="customer_code", how="inner")
-        .join(F.broadcast(products.select(*PRODUCT_ATTRIBUTES)), on="product_code", how="inner")
+        .join(F.broadcast(customers.select("customer_code", "market")), on="customer_code", how="inner")
+        .join(F.broadcast(products.select("product_code", *CATEGORY_PATH)), on="product_code", how="inner")
         .join(F.broadcast(actual_months), on="date", how="left")
     )
     lookups = [
@@ -218,12 +221,11 @@ def _sums() -> list[SparkColumn]:
     return [F.sum(m).alias(m) for m in MEASURES]
 
 
-def customer_category_monthly(lines: DataFrame, start_month: int = 9) -> DataFrame:
+def customer_category_monthly(lines: DataFrame, customers: DataFrame, start_month: int = 9) -> DataFrame:
     """Grain: month x customer x category (with the month's fiscal year, quarter
     and position in the fiscal year)."""
-    return lines.groupBy(
-        "fiscal_year", "date", "has_actuals", *CUSTOMER_ATTRIBUTES, "division", "segment", "category",
-    ).agg(*_sums()).select(
+    return lines.groupBy("fiscal_year", "date", "has_actuals", "customer_code", *CATEGORY_PATH).agg(*_sums()) \
+        .join(F.broadcast(customers.select(*CUSTOMER_ATTRIBUTES)), on="customer_code").select(
         "fiscal_year",
         fiscal_quarter(F.col("date"), start_month).alias("fiscal_quarter"),
         fiscal_month(F.col("date"), start_month).alias("fiscal_month"),
@@ -250,19 +252,22 @@ LOOKUPS = (
 )
 
 
-def customer_product_yearly(lines: DataFrame) -> DataFrame:
+def customer_product_yearly(lines: DataFrame, customers: DataFrame, products: DataFrame) -> DataFrame:
     """Grain: fiscal year x customer x product x has_actuals (a fiscal year that
     is still running has months with and without actuals).
 
     Also counts, in `_missing_*` columns, the rows with actuals whose lookups
     found nothing; `missing_lookups` reports them, and they are not loaded.
     """
-    missing = [
-        F.sum(F.when(F.col("sold_quantity").isNotNull() & F.col(column).isNull(), 1).otherwise(0)).alias(f"_{finding}")
+    missing = {
+        f"_{finding}": F.sum(F.when(F.col("sold_quantity").isNotNull() & F.col(column).isNull(), 1).otherwise(0))
         for finding, _, column, *_ in LOOKUPS if column in lines.columns
-    ]
-    return lines.groupBy("fiscal_year", "has_actuals", *CUSTOMER_ATTRIBUTES, *PRODUCT_ATTRIBUTES) \
-        .agg(*_sums(), *missing)
+    }
+    return lines.groupBy("fiscal_year", "has_actuals", "customer_code", "product_code") \
+        .agg(*_sums(), *[count.alias(name) for name, count in missing.items()]) \
+        .join(F.broadcast(customers.select(*CUSTOMER_ATTRIBUTES)), on="customer_code") \
+        .join(F.broadcast(products.select(*PRODUCT_ATTRIBUTES)), on="product_code") \
+        .select("fiscal_year", "has_actuals", *CUSTOMER_ATTRIBUTES, *PRODUCT_ATTRIBUTES, *MEASURES, *missing)
 
 
 def product_price_cost_yearly(gross_price: DataFrame, manufacturing_cost: DataFrame | None,

@@ -136,7 +136,8 @@ def test_forecast_errors_at_the_key_grain(tiny):
 def test_accuracy_sums_abs_error_before_dividing(tiny):
     # FY2021 months with actuals: Sep and Oct 2020.
     # abs errors: |25-20| + |1-3| + |30-0| + |0-0| = 37; net: 5 - 2 + 30 + 0 = 33; forecast 25 + 1 + 30 = 56
-    yearly = tf.customer_product_yearly(tiny["lines"]).where("fiscal_year = 2021 AND has_actuals")
+    yearly = tf.customer_product_yearly(tiny["lines"], tiny["customers"], tiny["products"]) \
+        .where("fiscal_year = 2021 AND has_actuals")
     total = yearly.agg(F.sum("abs_error").alias("a"), F.sum("forecast_quantity").alias("f"),
                        F.sum("net_error").alias("n")).first()
     assert (total.a, total.f, total.n) == (37.0, 56.0, 33.0)
@@ -145,7 +146,8 @@ def test_accuracy_sums_abs_error_before_dividing(tiny):
 
 
 def test_monthly_aggregate_carries_fiscal_calendar_and_sums(tiny):
-    monthly = tf.customer_category_monthly(tiny["lines"]).where("customer_code = 'C1' AND category = 'Mouse'")
+    monthly = tf.customer_category_monthly(tiny["lines"], tiny["customers"]) \
+        .where("customer_code = 'C1' AND category = 'Mouse'")
     rows = {r.month: r for r in monthly.collect()}
     assert rows[D(2020, 8, 1)].fiscal_year == 2020 and rows[D(2020, 8, 1)].fiscal_month == 12
     assert rows[D(2020, 9, 1)].fiscal_quarter == 1 and rows[D(2020, 9, 1)].fiscal_month == 1
@@ -169,7 +171,8 @@ def test_duplicate_fact_keys_are_quarantined(spark):
 
 
 def test_missing_lookup_findings(tiny):
-    findings = tf.missing_lookups(tf.customer_product_yearly(tiny["lines"]), {"gross_price", "manufacturing_cost", "pre_invoice_deductions",
+    yearly = tf.customer_product_yearly(tiny["lines"], tiny["customers"], tiny["products"])
+    findings = tf.missing_lookups(yearly, {"gross_price", "manufacturing_cost", "pre_invoice_deductions",
                                                  "post_invoice_deductions", "freight_cost"})
     got = {(f.rule, f.severity, f.row_key) for f in findings.collect()}
     assert ("missing_gross_price", "error", "product_code=P2, fiscal_year=2021") in got
