@@ -28,7 +28,6 @@ import platform
 import re
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -109,7 +108,8 @@ def warm_page_cache(folder: Path) -> None:
 
 # --- running and measuring ---------------------------------------------------------------------------
 
-def tree_rss(proc: psutil.Process) -> int:
+def sample_tree(proc: psutil.Process, cpu: dict[int, float]) -> int:
+    """The resident memory of proc and its descendants now; records each one's CPU seconds in `cpu`."""
     total = 0
     try:
         procs = [proc, *proc.children(recursive=True)]
@@ -117,27 +117,32 @@ def tree_rss(proc: psutil.Process) -> int:
         return 0
     for p in procs:
         try:
-            total += p.memory_info().rss
+            with p.oneshot():
+                total += p.memory_info().rss
+                times = p.cpu_times()
+                cpu[p.pid] = times.user + times.system
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             pass
     return total
 
 
 def measure(cmd: list[str], log: Path, env: dict | None = None) -> dict:
-    """Run cmd; wall seconds, peak RSS of its process tree, exit code and output lines."""
+    """Run cmd; wall seconds, peak RSS and CPU seconds of its process tree (sampled every
+    SAMPLE_EVERY s), exit code and the stage lines it printed."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    peak = 0
+    peak, cpu = 0, {}
     began = time.monotonic()
     with open(log, "w") as out:
         proc = subprocess.Popen(cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, env=env)
         watched = psutil.Process(proc.pid)
         while proc.poll() is None:
-            peak = max(peak, tree_rss(watched))
+            peak = max(peak, sample_tree(watched, cpu))
             time.sleep(SAMPLE_EVERY)
         seconds = time.monotonic() - began
     lines = log.read_text().splitlines()
     stages = {m.group(1): float(m.group(2)) for m in map(STAGE_LINE.match, lines) if m}
-    return {"seconds": seconds, "peak_mb": peak / 2**20, "returncode": proc.returncode,
+    return {"seconds": seconds, "peak_mb": peak / 2**20, "cpu_seconds": sum(cpu.values()),
+            "returncode": proc.returncode,
             "stages": stages, "log": str(log.relative_to(REPO)), "tail": lines[-5:]}
 
 
@@ -267,13 +272,15 @@ def duckdb_settings() -> dict:
 
 # --- reporting ---------------------------------------------------------------------------------------
 
-HEADER = ("scale", "rows in", "spark s", "duckdb s", "ratio", "spark peak MB", "duckdb peak MB")
+HEADER = ("scale", "rows in", "spark s", "duckdb s", "ratio", "spark peak MB", "duckdb peak MB",
+          "spark CPU s", "duckdb CPU s", "CPU ratio")
 
 
 def table_rows(results: list[dict]) -> list[tuple]:
     return [(scale_name(r["scale"]), f"{r['rows_in']:,}", f"{r['spark']['seconds']:.1f}",
              f"{r['duckdb']['seconds']:.1f}", f"{r['ratio']:.1f}x", f"{r['spark']['peak_mb']:,.0f}",
-             f"{r['duckdb']['peak_mb']:,.0f}") for r in results]
+             f"{r['duckdb']['peak_mb']:,.0f}", f"{r['spark']['cpu_seconds']:.0f}",
+             f"{r['duckdb']['cpu_seconds']:.0f}", f"{r['cpu_ratio']:.1f}x") for r in results]
 
 
 def print_table(results: list[dict]) -> None:
@@ -424,6 +431,7 @@ def main(argv: list[str] | None = None) -> int:
                         "rows_by_table": counts, "repeat": args.repeat, "date": today,
                         "load_before": load_before, "spark": best_spark, "duckdb": best_duck,
                         "ratio": best_spark["seconds"] / best_duck["seconds"],
+                        "cpu_ratio": best_spark["cpu_seconds"] / max(best_duck["cpu_seconds"], 1e-9),
                         "machine": info, "spark_settings": sp, "duckdb_settings": dd})
 
     say("")

@@ -39,7 +39,7 @@ class NamedQuery:
 def _resolve_includes(sql: str) -> str:
     def include(match: re.Match) -> str:
         fragment = FRAGMENT_DIR / match.group(1)
-        return fragment.read_text().rstrip("\n")
+        return _resolve_includes(fragment.read_text().rstrip("\n"))  # fragments may include fragments
 
     return _INCLUDE.sub(include, sql)
 

@@ -12,12 +12,7 @@ WITH per_year AS (
     -- include: product_filter.sql
     GROUP BY fiscal_year, product_code, division, segment, category, product, variant
 ),
-valued AS (
-    SELECT per_year.*,
-    -- include: chosen_measure.sql
-           AS measure_value
-    FROM per_year
-),
+-- include: measure_value.sql
 ranked AS (
     SELECT t.*, l.measure_value AS last_year_value,
            ROW_NUMBER() OVER (ORDER BY t.measure_value DESC NULLS LAST, t.product_code) AS rank

@@ -55,24 +55,22 @@ def refresh_into(spark, source: Path, db: Path, **settings):
                    show=lambda line: None, spark=spark)
 
 
-@pytest.fixture(scope="session")
-def full_warehouse(spark, sample_full, tmp_path_factory):
-    """The full sample refreshed into a DuckDB warehouse; returns its Warehouse."""
+def _loaded_warehouse(spark, source: Path, folder: Path):
     from warehouse.duckdb import DuckDBWarehouse
 
-    db = tmp_path_factory.mktemp("wh-full") / "bims.duckdb"
-    refresh_into(spark, sample_full, db)
-    warehouse = DuckDBWarehouse(db)
+    refresh_into(spark, source, folder / "bims.duckdb")
+    warehouse = DuckDBWarehouse(folder / "bims.duckdb")
     yield warehouse
     warehouse.close()
+
+
+@pytest.fixture(scope="session")
+def full_warehouse(spark, sample_full, tmp_path_factory):
+    """The full sample refreshed into a DuckDB warehouse."""
+    yield from _loaded_warehouse(spark, sample_full, tmp_path_factory.mktemp("wh-full"))
 
 
 @pytest.fixture(scope="session")
 def adhoc_warehouse(spark, sample_adhoc, tmp_path_factory):
-    from warehouse.duckdb import DuckDBWarehouse
-
-    db = tmp_path_factory.mktemp("wh-adhoc") / "bims.duckdb"
-    refresh_into(spark, sample_adhoc, db)
-    warehouse = DuckDBWarehouse(db)
-    yield warehouse
-    warehouse.close()
+    """The ad-hoc sample refreshed into a DuckDB warehouse."""
+    yield from _loaded_warehouse(spark, sample_adhoc, tmp_path_factory.mktemp("wh-adhoc"))
