@@ -87,7 +87,7 @@ def _in_scope(frame: DataFrame, name: str, settings: Settings) -> DataFrame:
 
 def _count_rules(flagged: DataFrame) -> tuple[int, dict[str, int]]:
     counts = {row["rule"]: row["count"] for row in
-              flagged.groupBy(F.col("_failure.rule").alias("rule")).count().collect()}
+              flagged.groupBy(F.col("_rule").alias("rule")).count().collect()}
     total = sum(counts.values())
     return total, {rule: n for rule, n in counts.items() if rule is not None}
 
@@ -195,7 +195,8 @@ def _transform(flagged: dict[str, DataFrame], settings: Settings, out: Path, fin
     findings.append(geography_warnings)
     products = clean["dim_product"]
     combined = tf.combine_facts(clean["fact_sales_monthly"], clean.get("fact_forecast_monthly"),
-                                clean.get("post_invoice_deductions")).persist(StorageLevel.MEMORY_AND_DISK)
+                                clean.get("post_invoice_deductions"), customers, products) \
+        .persist(StorageLevel.MEMORY_AND_DISK)
     persisted.append(combined)
     findings.append(tf.duplicate_keys(combined))
     lines = tf.sales_lines(combined, customers, products, clean["gross_price"], clean.get("manufacturing_cost"),

@@ -129,7 +129,8 @@ def _row_key(spec: TableSpec) -> SparkColumn:
 
 def check_table(df: DataFrame, spec: TableSpec, settings: Settings,
                 references: dict[str, list[str]]) -> DataFrame:
-    """Typed columns plus a `_failure` struct (rule, column, value), NULL when the row passes.
+    """Typed columns plus `_rule`, `_column`, `_value`: the first rule the row
+    breaks, in which column, with what raw value (all NULL when it passes).
 
     `references` maps a code column (customer_code, product_code, market) to
     the known values of its dimension, for rule 4. They are few (hundreds to
@@ -169,25 +170,28 @@ def check_table(df: DataFrame, spec: TableSpec, settings: Settings,
                              _row_key(spec).alias("value"))
         flagged = flagged.withColumn(
             "_failure", F.when(F.col("_failure").isNull() & (first > 1), duplicate).otherwise(F.col("_failure")))
-    return flagged
+    # Plain columns rather than a struct: the large facts are cached, and
+    # Spark's column cache compresses mostly-NULL strings but not structs.
+    return flagged.select("*", *[F.col(f"_failure.{f}").alias(f"_{f}") for f in ("rule", "column", "value")]) \
+        .drop("_failure")
 
 
 def clean_rows(flagged: DataFrame) -> DataFrame:
-    return flagged.where(F.col("_failure").isNull()).drop("_failure", "_row_id")
+    return flagged.where(F.col("_rule").isNull()).drop("_rule", "_column", "_value", "_row_id")
 
 
 def rejected_rows(flagged: DataFrame, table: str) -> DataFrame:
     """The quarantined rows in the dq_issues shape."""
-    rule = F.col("_failure.rule")
+    rule = F.col("_rule")
     messages = F.create_map(*[x for name, (n, text) in RULES.items() for x in (F.lit(name), F.lit(f"rule {n}: {text}"))])
-    return flagged.where(F.col("_failure").isNotNull()).select(
+    return flagged.where(F.col("_rule").isNotNull()).select(
         F.lit(table).alias("table_name"),
         F.col("_source_file").alias("source_file"),
         rule.alias("rule"),
         F.lit("rejected").alias("severity"),
         _row_key(TABLES[table]).alias("row_key"),
-        F.col("_failure.column").alias("column_name"),
-        F.col("_failure.value").alias("offending_value"),
+        F.col("_column").alias("column_name"),
+        F.col("_value").alias("offending_value"),
         messages[rule].alias("message"),
     )
 
