@@ -45,7 +45,6 @@ class RunSummary:
     rows_rejected: dict[str, int] = field(default_factory=dict)
     rejected_by_rule: dict[str, int] = field(default_factory=dict)
     rows_written: dict[str, int] = field(default_factory=dict)
-    warnings: dict[str, int] = field(default_factory=dict)
     missing_tables: list[str] = field(default_factory=list)
     message: str = ""
 
@@ -171,7 +170,7 @@ def refresh(source: str, settings: Settings, show: Callable[[str], None] = print
         vd.enforce_reject_limit(summary.rows_read, summary.rows_rejected, settings)
 
         tables = stages.run("transform", "computing measures and aggregates",
-                            lambda: _transform(flagged, settings, staging / "out", findings, persisted, summary))
+                            lambda: _transform(flagged, settings, staging / "out", findings, persisted))
         stages.run("load", f"publishing {len(tables)} tables to {warehouse.url}",
                    lambda: finish("succeeded", "", tables))
         return summary
@@ -189,7 +188,8 @@ def refresh(source: str, settings: Settings, show: Callable[[str], None] = print
 
 
 def _transform(flagged: dict[str, DataFrame], settings: Settings, out: Path, findings: list[DataFrame],
-               persisted: list[DataFrame], summary: RunSummary) -> dict[str, str]:
+               persisted: list[DataFrame]) -> dict[str, str]:
+    """Build the output tables as Parquet folders under `out`; add findings."""
     clean = {name: vd.clean_rows(frame) for name, frame in flagged.items()}
     customers, markets, geography_warnings = vd.geography(clean["dim_customer"], clean.get("dim_market"))
     findings.append(geography_warnings)
