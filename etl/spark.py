@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -51,6 +52,9 @@ def get_spark(master: str = "local[*]", driver_memory: str = "4g", shuffle_parti
     if not java_available():
         raise JavaMissing(NO_JAVA)
     os.environ.setdefault("SPARK_CONF_DIR", str(CONF_DIR))
+    # Python workers must run this interpreter (the virtualenv's), not whatever
+    # `python3` is first on PATH.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     if master.startswith("local"):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     from pyspark.sql import SparkSession
