@@ -8,6 +8,7 @@ STAMP := $(VENV)/.installed
 .PHONY: run test install sample refresh bench clean
 
 run: $(STAMP) sample refresh
+	@echo; echo "P&L of the latest complete fiscal year (python -m queries run pnl):"
 	@$(PY) -m queries run pnl
 
 test: $(STAMP)

@@ -29,7 +29,8 @@ def _cell(column: str, value, row: dict) -> str:
         percent = _is_percent(column) or (column != "change_pct" and str(row.get("line", "")).endswith("_pct"))
         if percent:
             return f"{value:.1%}"
-        return f"{value:,.0f}" if "quantity" in column and value.is_integer() else f"{value:,.2f}"
+        quantity = "quantity" in column or "quantity" in str(row.get("line", ""))
+        return f"{value:,.0f}" if quantity and value.is_integer() else f"{value:,.2f}"
     if isinstance(value, int) and not isinstance(value, bool) and column not in ("fiscal_year", "rank"):
         return f"{value:,}"
     if isinstance(value, dt.date):
