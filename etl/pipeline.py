@@ -195,8 +195,7 @@ def _transform(flagged: dict[str, DataFrame], settings: Settings, out: Path, fin
     findings.append(geography_warnings)
     products = clean["dim_product"]
     combined = tf.combine_facts(clean["fact_sales_monthly"], clean.get("fact_forecast_monthly"),
-                                clean.get("post_invoice_deductions"), customers, products) \
-        .persist(StorageLevel.MEMORY_AND_DISK)
+                                clean.get("post_invoice_deductions")).persist(StorageLevel.MEMORY_AND_DISK)
     persisted.append(combined)
     findings.append(tf.duplicate_keys(combined))
     lines = tf.sales_lines(combined, customers, products, clean["gross_price"], clean.get("manufacturing_cost"),

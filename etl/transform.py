@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import reduce
 
 from pyspark.sql import Column as SparkColumn
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 CUSTOMER_ATTRIBUTES = ("customer_code", "customer", "market", "sub_zone", "region", "platform", "channel")
@@ -70,51 +70,33 @@ def in_fiscal_years(date: SparkColumn, years, start_month: int = 9) -> SparkColu
 # --- facts at their common grain ------------------------------------------------
 
 KEY = ("date", "customer_code", "product_code")
-ID_BITS = 20  # customers and products are numbered below 2**20 in the combined key
 
 
-def code_ids(dimension: DataFrame, code: str, name: str) -> DataFrame:
-    """A dense number for each code of a small dimension."""
-    return dimension.select(code).distinct() \
-        .withColumn(name, F.row_number().over(Window.orderBy(code)).cast("long"))
-
-
-def _line_key(date: SparkColumn) -> SparkColumn:
-    """(month, customer, product) packed into one long: a fixed-width key hashes
-    and shuffles far faster than a date and two strings."""
-    month = F.year(date).cast("long") * 12 + F.month(date) - 1
-    return F.shiftleft(month, 2 * ID_BITS) + F.shiftleft(F.col("customer_id"), ID_BITS) + F.col("product_id")
-
-
-def combine_facts(sales: DataFrame, forecasts: DataFrame | None, post_invoice: DataFrame | None,
-                  customers: DataFrame, products: DataFrame) -> DataFrame:
+def combine_facts(sales: DataFrame, forecasts: DataFrame | None, post_invoice: DataFrame | None) -> DataFrame:
     """One row per (date, customer_code, product_code) holding actuals, forecast
     and post-invoice rates: the full outer join of the brief, done as one
     union-and-aggregate (a single shuffle instead of three joins).
 
     n_sales / n_forecasts / n_post_invoice count the source rows at the key;
     more than one is a duplicate key (rule 1): that part of the row is left
-    out here and reported by `duplicate_keys`. Rows must name known customers
-    and products (validate has made sure).
+    out here and reported by `duplicate_keys`.
     """
-    customer_ids = F.broadcast(code_ids(customers, "customer_code", "customer_id"))
-    product_ids = F.broadcast(code_ids(products, "product_code", "product_id"))
     none = F.lit(None).cast("double")
-
-    def keyed(fact: DataFrame, sold, forecast, discounts, other, counts: tuple[int, int, int]) -> DataFrame:
-        return fact.join(customer_ids, "customer_code").join(product_ids, "product_code").select(
-            _line_key(F.col("date")).alias("line_key"),
-            sold.cast("double").alias("sold_quantity"), forecast.cast("double").alias("forecast_quantity"),
-            discounts.alias("discounts_pct"), other.alias("other_deductions_pct"),
-            *[F.lit(n).alias(c) for n, c in zip(counts, ("n_sales", "n_forecasts", "n_post_invoice"))])
-
-    parts = [keyed(sales, F.col("sold_quantity"), none, none, none, (1, 0, 0))]
+    parts = [sales.select(*KEY, F.col("sold_quantity").cast("double").alias("sold_quantity"),
+                          none.alias("forecast_quantity"), none.alias("discounts_pct"),
+                          none.alias("other_deductions_pct"), F.lit(1).alias("n_sales"),
+                          F.lit(0).alias("n_forecasts"), F.lit(0).alias("n_post_invoice"))]
     if forecasts is not None:
-        parts.append(keyed(forecasts, none, F.col("forecast_quantity"), none, none, (0, 1, 0)))
+        parts.append(forecasts.select(*KEY, none.alias("sold_quantity"),
+                                      F.col("forecast_quantity").cast("double").alias("forecast_quantity"),
+                                      none.alias("discounts_pct"), none.alias("other_deductions_pct"),
+                                      F.lit(0).alias("n_sales"), F.lit(1).alias("n_forecasts"),
+                                      F.lit(0).alias("n_post_invoice")))
     if post_invoice is not None:
-        parts.append(keyed(post_invoice, none, none, F.col("discounts_pct"), F.col("other_deductions_pct"),
-                           (0, 0, 1)))
-    combined = reduce(DataFrame.unionByName, parts).groupBy("line_key").agg(
+        parts.append(post_invoice.select(*KEY, none.alias("sold_quantity"), none.alias("forecast_quantity"),
+                                         "discounts_pct", "other_deductions_pct", F.lit(0).alias("n_sales"),
+                                         F.lit(0).alias("n_forecasts"), F.lit(1).alias("n_post_invoice")))
+    combined = reduce(DataFrame.unionByName, parts).groupBy(*KEY).agg(
         F.sum("sold_quantity").alias("sold_quantity"),
         F.sum("forecast_quantity").alias("forecast_quantity"),
         F.max("discounts_pct").alias("discounts_pct"),
@@ -123,18 +105,14 @@ def combine_facts(sales: DataFrame, forecasts: DataFrame | None, post_invoice: D
         F.sum("n_forecasts").alias("n_forecasts"),
         F.sum("n_post_invoice").alias("n_post_invoice"),
     )
-    month = F.shiftright("line_key", 2 * ID_BITS)
-    mask = (1 << ID_BITS) - 1
     return combined.select(
-        F.make_date((month / 12).cast("int"), (month % 12 + 1).cast("int"), F.lit(1)).alias("date"),
-        (F.shiftright("line_key", ID_BITS).bitwiseAND(mask)).alias("customer_id"),
-        F.col("line_key").bitwiseAND(mask).alias("product_id"),
+        *KEY,
         F.when(F.col("n_sales") == 1, F.col("sold_quantity")).alias("sold_quantity"),
         F.when(F.col("n_forecasts") == 1, F.col("forecast_quantity")).alias("forecast_quantity"),
         F.when(F.col("n_post_invoice") == 1, F.col("discounts_pct")).alias("discounts_pct"),
         F.when(F.col("n_post_invoice") == 1, F.col("other_deductions_pct")).alias("other_deductions_pct"),
         "n_sales", "n_forecasts", "n_post_invoice",
-    ).join(customer_ids, "customer_id").join(product_ids, "product_id").drop("customer_id", "product_id")
+    )
 
 
 def duplicate_keys(combined: DataFrame) -> DataFrame:

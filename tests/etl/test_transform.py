@@ -83,7 +83,7 @@ def tiny(spark):
     freight = frame(spark, "market string, fiscal_year int, freight_pct double, other_cost_pct double", [
         ("India", 2020, 0.02, 0.005), ("India", 2021, 0.03, 0.004),
     ])
-    combined = tf.combine_facts(sales, forecasts, post, customers, products)
+    combined = tf.combine_facts(sales, forecasts, post)
     lines = tf.sales_lines(combined, customers, products, gross_price, mfg, pre, freight)
     rows = {(r.date, r.customer_code, r.product_code): r.asDict() for r in lines.collect()}
     return dict(lines=lines, rows=rows, combined=combined, customers=customers, products=products)
@@ -160,9 +160,7 @@ def test_duplicate_fact_keys_are_quarantined(spark):
     sales = frame(spark, "date date, customer_code string, product_code string, sold_quantity double", [
         (D(2021, 1, 1), "C1", "P1", 5.0), (D(2021, 1, 1), "C1", "P1", 7.0), (D(2021, 2, 1), "C1", "P1", 1.0),
     ])
-    customers = frame(spark, "customer_code string", [("C1",)])
-    products = frame(spark, "product_code string", [("P1",)])
-    combined = tf.combine_facts(sales, None, None, customers, products)
+    combined = tf.combine_facts(sales, None, None)
     rows = {r.date: r for r in combined.collect()}
     assert rows[D(2021, 1, 1)].sold_quantity is None and rows[D(2021, 1, 1)].n_sales == 2
     assert rows[D(2021, 2, 1)].sold_quantity == 1.0
