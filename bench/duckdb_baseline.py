@@ -45,17 +45,11 @@ import duckdb
 if __package__ in (None, ""):  # run as a script: make `etl` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from etl.schema import AMOUNT, CHANNELS, MONTH, PERCENT, PLATFORMS, QUANTITY, TABLES, YEAR  # noqa: E402
-
-CUSTOMER_ATTRIBUTES = ("customer_code", "customer", "market", "sub_zone", "region", "platform", "channel")
-PRODUCT_ATTRIBUTES = ("product_code", "division", "segment", "category", "product", "variant")
-SALES_MEASURES = (
-    "sold_quantity", "gross_sales", "pre_invoice_deduction", "net_invoice_sales",
-    "post_invoice_discount", "post_invoice_other", "net_sales",
-    "freight_cost", "other_cost", "manufacturing_cost", "cogs", "gross_margin",
+from etl.schema import (  # noqa: E402
+    AMOUNT, CHANNELS, CUSTOMER_ATTRIBUTES, MEASURES, MONTH, PERCENT, PLATFORMS, PRODUCT_ATTRIBUTES, QUANTITY,
+    TABLES, YEAR,
 )
-FORECAST_MEASURES = ("forecast_quantity", "net_error", "abs_error")
-MEASURES = SALES_MEASURES + FORECAST_MEASURES
+
 
 # Small tables first: the facts' reference checks need the clean dimensions.
 ORDER = ("dim_market", "dim_customer", "dim_product", "gross_price", "manufacturing_cost",

@@ -10,8 +10,8 @@ in the same run and on the same files:
 * duckdb: `python bench/duckdb_baseline.py --source DIR --out bench/output/b-S-FMT.duckdb`
 
 each in a subprocess, timed by wall clock, with the peak resident memory of
-its whole process tree (the Python driver plus the JVM for Spark) sampled
-every 0.1 s. Before the timed runs, both are run once at scale 0.01 and their
+its whole process tree (the Python driver plus the JVM for Spark) and its
+CPU seconds, both sampled every 0.1 s. Before the timed runs, both are run once at scale 0.01 and their
 per-fiscal-year totals compared (the equality check).
 
 Results: a table on stdout, bench/output/etl-results.json (merged by scale and
@@ -36,6 +36,8 @@ import psutil
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from etl.schema import OUTPUT_TABLES  # noqa: E402
+
 OUT = REPO / "bench" / "output"
 RESULTS = OUT / "etl-results.json"
 DOC = REPO / "docs" / "performance.md"
@@ -43,9 +45,6 @@ START, END = "<!-- etl-bench:start -->", "<!-- etl-bench:end -->"
 CHECK_SCALE = 0.01
 CHECK_MEASURES = ("net_sales", "gross_margin", "sold_quantity", "forecast_quantity", "abs_error")
 CHECK_TOLERANCE = 1e-6
-OUTPUT_TABLES = ("dim_customer", "dim_product", "dim_market", "agg_customer_category_monthly",
-                 "agg_customer_product_yearly", "product_price_cost_yearly", "customer_deduction_rates_yearly",
-                 "market_cost_rates_yearly")
 STAGE_LINE = re.compile(r"^\s*(\w+)\s+done in ([0-9.]+) s\s*$")
 SAMPLE_EVERY = 0.1
 
@@ -108,22 +107,46 @@ def warm_page_cache(folder: Path) -> None:
 
 # --- running and measuring ---------------------------------------------------------------------------
 
+def _forked_copy(p: psutil.Process, images: dict[int, tuple]) -> bool:
+    """A child forked from its parent that has not exec'd yet (the JVM forks to run `chmod` and
+    the like): its resident set is mostly the parent's pages, shared copy-on-write."""
+    return images.get(p.ppid()) == images.get(p.pid)
+
+
 def sample_tree(proc: psutil.Process, cpu: dict[int, float]) -> int:
-    """The resident memory of proc and its descendants now; records each one's CPU seconds in `cpu`."""
+    """The resident memory of proc and its descendants now; records each one's CPU seconds in `cpu`.
+
+    A forked, not yet exec'd copy of a process in the tree counts with its unique pages only
+    (USS), not its resident set, which would count the parent's memory twice."""
     total = 0
     try:
         procs = [proc, *proc.children(recursive=True)]
     except psutil.NoSuchProcess:
         return 0
+    images: dict[int, tuple] = {}
+    for p in procs:
+        try:
+            images[p.pid] = (p.exe(), tuple(p.cmdline()))
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            pass
     for p in procs:
         try:
             with p.oneshot():
-                total += p.memory_info().rss
-                times = p.cpu_times()
-                cpu[p.pid] = times.user + times.system
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
+                if p is not proc and _forked_copy(p, images):
+                    total += p.memory_full_info().uss
+                else:
+                    total += p.memory_info().rss
+                    times = p.cpu_times()
+                    cpu[p.pid] = times.user + times.system
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             pass
     return total
+
+
+def _busy_seconds() -> float:
+    """CPU seconds the whole machine has been busy since boot (all cores)."""
+    t = psutil.cpu_times()
+    return t.user + t.nice + t.system + getattr(t, "irq", 0) + getattr(t, "softirq", 0) + getattr(t, "steal", 0)
 
 
 def measure(cmd: list[str], log: Path, env: dict | None = None) -> dict:
@@ -131,6 +154,7 @@ def measure(cmd: list[str], log: Path, env: dict | None = None) -> dict:
     SAMPLE_EVERY s), exit code and the stage lines it printed."""
     log.parent.mkdir(parents=True, exist_ok=True)
     peak, cpu = 0, {}
+    busy_before = _busy_seconds()
     began = time.monotonic()
     with open(log, "w") as out:
         proc = subprocess.Popen(cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, env=env)
@@ -139,9 +163,11 @@ def measure(cmd: list[str], log: Path, env: dict | None = None) -> dict:
             peak = max(peak, sample_tree(watched, cpu))
             time.sleep(SAMPLE_EVERY)
         seconds = time.monotonic() - began
+    # CPU the rest of the machine used meanwhile, in cores: how much the run had to share.
+    others = max(0.0, _busy_seconds() - busy_before - sum(cpu.values())) / seconds
     lines = log.read_text().splitlines()
     stages = {m.group(1): float(m.group(2)) for m in map(STAGE_LINE.match, lines) if m}
-    return {"seconds": seconds, "peak_mb": peak / 2**20, "cpu_seconds": sum(cpu.values()),
+    return {"seconds": seconds, "peak_mb": peak / 2**20, "cpu_seconds": sum(cpu.values()), "other_load": others,
             "returncode": proc.returncode,
             "stages": stages, "log": str(log.relative_to(REPO)), "tail": lines[-5:]}
 
@@ -158,10 +184,10 @@ def spark_run(folder: Path, scale: float, fmt: str, tag: str) -> dict:
     return result
 
 
-def duckdb_run(folder: Path, scale: float, fmt: str, tag: str) -> dict:
+def duckdb_run(folder: Path, scale: float, fmt: str, tag: str, memory_limit: str | None = None) -> dict:
     out = OUT / f"b-{scale_name(scale)}-{fmt}.duckdb"
     cmd = [sys.executable, str(REPO / "bench" / "duckdb_baseline.py"), "--source", str(folder),
-           "--out", str(out), "--format", fmt]
+           "--out", str(out), "--format", fmt, *(["--memory-limit", memory_limit] if memory_limit else [])]
     result = measure(cmd, OUT / "logs" / f"duckdb-{tag}.log")
     result["warehouse"] = str(out.relative_to(REPO))
     return result
@@ -260,14 +286,28 @@ def spark_settings() -> dict:
             "driver_memory": s.spark_driver_memory, "shuffle_partitions": s.shuffle_partitions}
 
 
-def duckdb_settings() -> dict:
+def code_version() -> str:
+    """The commit the ETL ran at, and whether etl/ or warehouse/ had uncommitted changes."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "etl", "warehouse"], cwd=REPO,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + (" with uncommitted changes in etl/ or warehouse/" if dirty else "")
+
+
+def duckdb_settings(memory_limit: str | None = None) -> dict:
     import duckdb
 
     con = duckdb.connect()
+    if memory_limit:
+        con.execute("SET memory_limit = ?", [memory_limit])
     version, threads, memory = con.execute(
         "SELECT version(), current_setting('threads'), current_setting('memory_limit')").fetchone()
     con.close()
-    return {"duckdb": version, "threads": threads, "memory_limit": memory}
+    return {"duckdb": version, "threads": threads, "memory_limit": memory, "memory_limit_set": bool(memory_limit)}
 
 
 # --- reporting ---------------------------------------------------------------------------------------
@@ -297,6 +337,16 @@ def markdown_table(header, rows) -> list[str]:
     return lines + ["| " + " | ".join(r) + " |" for r in rows]
 
 
+def _load(run: dict) -> str:
+    return f"{run['other_load']:.1f}" if "other_load" in run else "?"
+
+
+def noise_rows(results: list[dict]) -> list[tuple]:
+    return [(scale_name(r["scale"]), " / ".join(f"{s:.1f}" for s in r["spark"].get("all_seconds", [])),
+             " / ".join(f"{s:.1f}" for s in r["duckdb"].get("all_seconds", [])),
+             _load(r["spark"]), _load(r["duckdb"])) for r in results]
+
+
 def stage_rows(results: list[dict]) -> list[tuple]:
     names = ("spark", "extract", "validate", "transform", "load")
     rows = []
@@ -322,23 +372,31 @@ def render_section(store: dict) -> str:
         sp = results[-1]["spark_settings"]
         dd = results[-1]["duckdb_settings"]
         out += [f"### {fmt.upper()} sources", ""]
-        loads = ", ".join(f"scale {scale_name(r['scale'])}: {r['load_before']:.1f}" for r in results)
         out.append(f"- Date: {', '.join(dates)}; machine: {m['nproc']} cores ({m['cpu']}), {m['ram_gb']} GB RAM, "
-                   f"{m['os']}, Python {m['python']}; shared with other work, so load varied "
-                   f"(1-min load average at the start of each run: "
-                   f"{loads}).")
+                   f"{m['os']}, Python {m['python']}; shared with other people's work, so the times are noisy "
+                   f"(see the load table below).")
         out.append(f"- Spark: pyspark {sp['pyspark']}, {sp['java']}, master `{sp['master']}`, driver memory "
                    f"{sp['driver_memory']}, `spark.sql.shuffle.partitions` {sp['shuffle_partitions']} "
                    f"(the other settings are those of `etl/spark.py`: AQE on, 64 MB broadcast threshold, "
                    f"ParallelGC, Arrow on).")
-        out.append(f"- DuckDB: {dd['duckdb']}, threads {dd['threads']}, memory_limit {dd['memory_limit']} "
-                   f"(its defaults).")
+        commits = ", ".join(sorted({r.get("code", "unknown") for r in results}))
+        out.append(f"- DuckDB: {dd['duckdb']}, threads {dd['threads']}, memory_limit {dd['memory_limit']}"
+                   f"{'' if dd.get('memory_limit_set') else ' (its defaults)'}. ETL code: commit {commits}.")
         repeats = {r["repeat"] for r in results}
         out.append(f"- Times are wall-clock seconds of the whole subprocess (start-up included), best of "
-                   f"{'/'.join(map(str, sorted(repeats)))} run(s); peak memory is the largest resident set "
-                   f"of the process tree (Python driver + JVM for Spark), sampled every {SAMPLE_EVERY} s.")
+                   f"{'/'.join(map(str, sorted(repeats)))} run(s); peak memory is the largest total resident "
+                   f"set of the process tree (Python driver + JVM for Spark; a forked, not yet exec'd child counts "
+                   f"with its own pages only) and CPU seconds are user + system time of the tree, both sampled "
+                   f"every {SAMPLE_EVERY} s.")
         out.append("")
         out += markdown_table(HEADER, table_rows(results))
+        out.append("")
+        out.append("Every run's time, and how busy the rest of the machine was during the best run of each "
+                   "(CPU used by other processes, in cores, out of "
+                   f"{m['nproc']}):")
+        out.append("")
+        out += markdown_table(("scale", "spark runs s", "duckdb runs s", "other load, spark run",
+                               "other load, duckdb run"), noise_rows(results))
         out.append("")
         out.append("Where the Spark refresh's time goes (seconds, from the stage lines `python -m etl refresh` "
                    "prints; *other* is process start-up, imports and the final summary), and the "
@@ -389,13 +447,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=1, help="runs per contender and scale; the best time counts")
     p.add_argument("--no-check", action="store_true", help="skip the scale-0.01 equality check")
     p.add_argument("--no-doc", action="store_true", help="do not rewrite the section of docs/performance.md")
+    p.add_argument("--duckdb-memory-limit", help="memory_limit for the baseline, e.g. 4GB (default: DuckDB's, "
+                   "80%% of RAM)")
     args = p.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
 
     store = load_store()
     store.setdefault("checks", {})
     today = dt.date.today().isoformat()
-    info, sp, dd = machine(), spark_settings(), duckdb_settings()
+    info, sp, dd, code = machine(), spark_settings(), duckdb_settings(args.duckdb_memory_limit), code_version()
     say(f"machine: {info['nproc']} cores, {info['ram_gb']} GB RAM; spark {sp}; duckdb {dd}")
 
     if not args.no_check:
@@ -417,7 +477,7 @@ def main(argv: list[str] | None = None) -> int:
             say(f"  spark  {spark_runs[-1]['seconds']:.1f} s, peak {spark_runs[-1]['peak_mb']:,.0f} MB; "
                 f"stages {spark_runs[-1]['stages']}")
             say(f"scale {scale_name(scale)} ({args.format}), run {i + 1}/{args.repeat}: duckdb baseline ...")
-            duck_runs.append(duckdb_run(folder, scale, args.format, tag))
+            duck_runs.append(duckdb_run(folder, scale, args.format, tag, args.duckdb_memory_limit))
             require_success("duckdb baseline", duck_runs[-1])
             say(f"  duckdb {duck_runs[-1]['seconds']:.1f} s, peak {duck_runs[-1]['peak_mb']:,.0f} MB; "
                 f"stages {duck_runs[-1]['stages']}")
@@ -432,7 +492,7 @@ def main(argv: list[str] | None = None) -> int:
                         "load_before": load_before, "spark": best_spark, "duckdb": best_duck,
                         "ratio": best_spark["seconds"] / best_duck["seconds"],
                         "cpu_ratio": best_spark["cpu_seconds"] / max(best_duck["cpu_seconds"], 1e-9),
-                        "machine": info, "spark_settings": sp, "duckdb_settings": dd})
+                        "machine": info, "spark_settings": sp, "duckdb_settings": dd, "code": code})
 
     say("")
     say(f"format {args.format}; best of {args.repeat}; ratio = spark seconds / duckdb seconds")

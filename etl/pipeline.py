@@ -25,15 +25,9 @@ from etl import transform as tf
 from etl import validate as vd
 from etl.config import Settings
 from etl.extract import Extracted, extract
-from etl.schema import FACT_TABLES, TABLES
+from etl.schema import FACT_TABLES, OUTPUT_TABLES, TABLES
 from warehouse import Publication, connect
 
-# Aggregate and dimension tables, in the order they are loaded.
-OUTPUT_TABLES = (
-    "dim_customer", "dim_product", "dim_market",
-    "agg_customer_category_monthly", "agg_customer_product_yearly",
-    "product_price_cost_yearly", "customer_deduction_rates_yearly", "market_cost_rates_yearly",
-)
 
 
 @dataclass

@@ -191,3 +191,23 @@ def spec_for_file_name(stem: str) -> TableSpec | None:
         if stem in spec.file_names:
             return spec
     return None
+
+
+# --- what the warehouse holds ---------------------------------------------------
+
+CUSTOMER_ATTRIBUTES = ("customer_code", "customer", "market", "sub_zone", "region", "platform", "channel")
+PRODUCT_ATTRIBUTES = ("product_code", "division", "segment", "category", "product", "variant")
+# Summed measures, in P&L order; every aggregate table carries all of them.
+SALES_MEASURES = (
+    "sold_quantity", "gross_sales", "pre_invoice_deduction", "net_invoice_sales",
+    "post_invoice_discount", "post_invoice_other", "net_sales",
+    "freight_cost", "other_cost", "manufacturing_cost", "cogs", "gross_margin",
+)
+FORECAST_MEASURES = ("forecast_quantity", "net_error", "abs_error")
+MEASURES = SALES_MEASURES + FORECAST_MEASURES
+# Aggregate and dimension tables a refresh loads, in load order.
+OUTPUT_TABLES = (
+    "dim_customer", "dim_product", "dim_market",
+    "agg_customer_category_monthly", "agg_customer_product_yearly",
+    "product_price_cost_yearly", "customer_deduction_rates_yearly", "market_cost_rates_yearly",
+)

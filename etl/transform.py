@@ -11,18 +11,11 @@ from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-CUSTOMER_ATTRIBUTES = ("customer_code", "customer", "market", "sub_zone", "region", "platform", "channel")
-PRODUCT_ATTRIBUTES = ("product_code", "division", "segment", "category", "product", "variant")
-CATEGORY_PATH = ("division", "segment", "category")
-
-# Summed measures, in P&L order; every aggregate table carries all of them.
-SALES_MEASURES = (
-    "sold_quantity", "gross_sales", "pre_invoice_deduction", "net_invoice_sales",
-    "post_invoice_discount", "post_invoice_other", "net_sales",
-    "freight_cost", "other_cost", "manufacturing_cost", "cogs", "gross_margin",
+from etl.schema import (  # noqa: F401  (re-exported for callers)
+    CUSTOMER_ATTRIBUTES, FORECAST_MEASURES, MEASURES, PRODUCT_ATTRIBUTES, SALES_MEASURES,
 )
-FORECAST_MEASURES = ("forecast_quantity", "net_error", "abs_error")
-MEASURES = SALES_MEASURES + FORECAST_MEASURES
+
+CATEGORY_PATH = ("division", "segment", "category")
 
 
 # --- the fiscal calendar ------------------------------------------------------

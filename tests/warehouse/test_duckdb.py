@@ -13,7 +13,7 @@ import time
 import pandas as pd
 import pytest
 
-from etl.pipeline import OUTPUT_TABLES
+from etl.schema import OUTPUT_TABLES
 from tests.conftest import ROOT, refresh_into
 from warehouse import WarehouseError, WarehouseUnavailable, connect
 from warehouse.duckdb import DuckDBWarehouse, path_from_url
