@@ -66,7 +66,13 @@ class DuckDBWarehouse(Warehouse):
             if self._reader is not None:
                 self._reader.close()
             try:
-                self._reader = duckdb.connect(str(self.path), read_only=True)
+                # Not duckdb.connect(path): DuckDB caches one instance per path in a
+                # process, so a second reader would be handed the replaced file.
+                # Attaching to a private in-memory instance always opens the file
+                # now at the path.
+                reader = duckdb.connect(":memory:")
+                reader.execute("ATTACH ? AS warehouse (READ_ONLY)", [str(self.path)])
+                self._reader = reader
             except duckdb.Error as exc:
                 raise WarehouseUnavailable(f"cannot open the warehouse {self.path}: {exc}") from exc
             self._reader_identity = identity
@@ -77,7 +83,9 @@ class DuckDBWarehouse(Warehouse):
             connection = self._connection()
             try:
                 # A cursor per query: DuckDB connections are not shared across threads.
-                return connection.cursor().sql(sql, params=list(params)).to_arrow_table()
+                cursor = connection.cursor()
+                cursor.execute("USE warehouse")
+                return cursor.sql(sql, params=list(params)).to_arrow_table()
             except duckdb.CatalogException as exc:
                 raise WarehouseUnavailable(f"the warehouse {self.path} lacks a table this query needs: {exc}") from exc
 

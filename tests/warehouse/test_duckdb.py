@@ -68,6 +68,29 @@ def test_missing_warehouse_is_a_clear_error(tmp_path):
         DuckDBWarehouse(tmp_path / "none.duckdb").read("SELECT 1")
 
 
+def test_a_reader_opened_after_a_swap_sees_the_new_file_while_an_old_reader_is_open(tmp_path):
+    """DuckDB hands out one cached instance per path in a process; a reader must
+    not be given the file a refresh has just replaced."""
+    import duckdb
+
+    def write(path, value):
+        con = duckdb.connect(str(path))
+        con.execute(f"CREATE TABLE t AS SELECT {value} AS v")
+        con.close()
+
+    live, new = tmp_path / "bims.duckdb", tmp_path / "new.duckdb"
+    write(live, 1)
+    write(new, 2)
+    old_reader = DuckDBWarehouse(live)
+    assert old_reader.read("SELECT v FROM t").column(0).to_pylist() == [1]
+    os.replace(new, live)
+    new_reader = DuckDBWarehouse(live)
+    assert new_reader.read("SELECT v FROM t").column(0).to_pylist() == [2]
+    assert old_reader.read("SELECT v FROM t").column(0).to_pylist() == [2]  # it notices the swap
+    old_reader.close()
+    new_reader.close()
+
+
 def test_a_refresh_failing_half_way_leaves_the_previous_data(spark, sample_full, loaded, monkeypatch):
     root, changed = loaded
     db = fresh_copy(spark, sample_full, root / "fail")
