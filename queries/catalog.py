@@ -34,6 +34,8 @@ class NamedQuery:
     # or partly zero (`-- uses: ...`).
     needs: tuple[str, ...] = ()
     uses: tuple[str, ...] = ()
+    # The values :dimension may take in this query (`-- dimensions: region market ...`).
+    dimensions: tuple[str, ...] = ()
 
 
 def _resolve_includes(sql: str) -> str:
@@ -59,6 +61,7 @@ def parse(name: str, text: str) -> NamedQuery:
         fiscal_year_optional=bool(re.search(r"^--\s*fiscal_year:\s*optional", text, re.MULTILINE)),
         needs=_listed("needs", text),
         uses=_listed("uses", text),
+        dimensions=_listed("dimensions", text),
     )
 
 

@@ -21,15 +21,30 @@ def _is_percent(column: str) -> bool:
     return column.endswith(PERCENT_COLUMNS)
 
 
+# A statement with one measure per row (the P&L's `line`, the KPIs' and the
+# top-N's `measure`) prints these amounts as that row's measure: the gm_pct
+# line's this_year is a percentage, the sold_quantity line's a quantity.
+ROW_MEASURE_COLUMNS = ("line", "measure")
+ROW_AMOUNT_COLUMNS = ("this_year", "last_year", "change", "value", "last_year_value")
+
+
+def _measure_of(column: str, row: dict) -> str:
+    """What the cell in `column` of `row` measures."""
+    if column in ROW_AMOUNT_COLUMNS:
+        for label in ROW_MEASURE_COLUMNS:
+            if row.get(label):
+                return str(row[label])
+    return column
+
+
 def _cell(column: str, value, row: dict) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
-        # the P&L has one line per measure: its gm_pct line is a percentage too
-        percent = _is_percent(column) or (column != "change_pct" and str(row.get("line", "")).endswith("_pct"))
-        if percent:
+        measure = _measure_of(column, row)
+        if _is_percent(measure):
             return f"{value:.1%}"
-        quantity = "quantity" in column or "quantity" in str(row.get("line", ""))
+        quantity = "quantity" in measure or measure.endswith("_error")  # forecast errors are in units
         return f"{value:,.0f}" if quantity and value.is_integer() else f"{value:,.2f}"
     if isinstance(value, int) and not isinstance(value, bool) and column not in ("fiscal_year", "rank"):
         return f"{value:,}"
@@ -88,6 +103,11 @@ def cmd_list() -> int:
         print(textwrap.fill(query.description, 88, initial_indent="    ", subsequent_indent="    "))
         takes = ", ".join("--" + p.replace("_", "-") for p in query.params)
         print(textwrap.fill(f"takes: {takes}", 88, initial_indent="    ", subsequent_indent="        "))
+        if query.dimensions:
+            default = query.defaults.get("dimension")
+            dimensions = ", ".join(query.dimensions) + (f" (default: {default})" if default else "")
+            print(textwrap.fill(f"--dimension: {dimensions}", 88, initial_indent="    ",
+                                subsequent_indent="        "))
     return 0
 
 

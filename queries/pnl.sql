@@ -1,15 +1,7 @@
 -- The P&L statement, gross sales down to gross margin, for a fiscal year against the year before, with the change.
 -- uses: post_invoice_deductions freight_cost
-WITH years AS (
-    SELECT fiscal_year,
-    -- include: measure_sums.sql
-    FROM agg_customer_product_yearly
-    WHERE fiscal_year IN (CAST(:fiscal_year AS INTEGER), CAST(:fiscal_year AS INTEGER) - 1)
-    -- include: customer_filters.sql
-    -- include: category_filters.sql
-    -- include: product_filter.sql
-    GROUP BY fiscal_year
-),
+WITH
+-- include: years_this_and_last.sql
 lines AS (
     SELECT 1 AS line_order, 'gross_sales' AS line, fiscal_year, gross_sales AS amount FROM years
     UNION ALL SELECT 2, 'pre_invoice_deduction', fiscal_year, pre_invoice_deduction FROM years
@@ -25,13 +17,7 @@ lines AS (
     UNION ALL SELECT 12, 'gm_pct', fiscal_year, gross_margin / NULLIF(net_sales, 0) FROM years
     UNION ALL SELECT 13, 'sold_quantity', fiscal_year, sold_quantity FROM years
 ),
-both_years AS (
-    SELECT line_order, line,
-           SUM(CASE WHEN fiscal_year = CAST(:fiscal_year AS INTEGER) THEN amount END) AS this_year,
-           SUM(CASE WHEN fiscal_year = CAST(:fiscal_year AS INTEGER) - 1 THEN amount END) AS last_year
-    FROM lines
-    GROUP BY line_order, line
-)
+-- include: this_and_last_year.sql
 SELECT CAST(:fiscal_year AS INTEGER) AS fiscal_year, line, this_year, last_year,
        this_year - last_year AS change,
        (this_year - last_year) / NULLIF(ABS(last_year), 0) AS change_pct

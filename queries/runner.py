@@ -47,6 +47,7 @@ FILTERS: dict[str, Filter] = {f.name: f for f in (
     Filter("customer", "SELECT DISTINCT customer FROM dim_customer UNION SELECT customer_code FROM dim_customer ORDER BY 1"),
     Filter("product", "SELECT DISTINCT product_code FROM dim_product ORDER BY 1"),
     Filter("by"),
+    Filter("dimension"),
     Filter("n", parse=int),
 )}
 
@@ -79,8 +80,15 @@ def default_fiscal_year(warehouse: Warehouse) -> int | None:
     return year if year is not None else warehouse.read(LATEST_FISCAL_YEAR).column(0)[0].as_py()
 
 
-def check_params(warehouse: Warehouse, query: NamedQuery, given: dict) -> dict:
-    """The values to bind: given values checked, defaults filled in."""
+AllowedValues = Callable[[str], list]
+
+
+def check_params(warehouse: Warehouse, query: NamedQuery, given: dict, allowed: AllowedValues | None = None) -> dict:
+    """The values to bind: given values checked, defaults filled in.
+
+    `allowed(name)` lists a filter's valid values; by default it asks the
+    warehouse (the dashboard passes a cached one)."""
+    allowed = allowed or (lambda name: allowed_values(warehouse, name))
     given = {k: v for k, v in given.items() if v is not None}
     not_taken = [k for k in given if k not in query.params]
     if not_taken:
@@ -97,11 +105,15 @@ def check_params(warehouse: Warehouse, query: NamedQuery, given: dict) -> dict:
         if name == "n":
             if not 1 <= value <= MAX_N:
                 raise QueryError(f"--n must be between 1 and {MAX_N}, not {value}")
+        elif name == "dimension":
+            if value not in query.dimensions:
+                raise QueryError(f"{query.name} cannot group by {raw!r}; --dimension takes: "
+                                 + ", ".join(query.dimensions))
         else:
-            allowed = allowed_values(warehouse, name)
-            if value not in allowed:
+            valid = allowed(name)
+            if value not in valid:
                 raise QueryError(f"{_flag(name)} {raw!r} is not in the warehouse; valid values: "
-                                 + ", ".join(map(str, allowed)))
+                                 + ", ".join(map(str, valid)))
         values[name] = value
     for name, default in query.defaults.items():
         if values.get(name) is None:
@@ -129,13 +141,23 @@ def caveats(warehouse: Warehouse, name: str) -> list[str]:
     return [f"the source had no {table}: it counts as 0 in this answer" for table in query.uses if table in missing]
 
 
-def run(warehouse: Warehouse, name: str, **params) -> pa.Table:
-    """Run the named query against the warehouse, parameters checked."""
+def unavailable_reason(query: NamedQuery, missing: set[str]) -> str | None:
+    """Why a query cannot be answered from this warehouse, if it cannot."""
+    lacking = [t for t in query.needs if t in missing]
+    return f"the warehouse's source had no {', '.join(lacking)}" if lacking else None
+
+
+def run(warehouse: Warehouse, name: str, *, allowed: AllowedValues | None = None,
+        missing: set[str] | None = None, **params) -> pa.Table:
+    """Run the named query against the warehouse, parameters checked.
+
+    `allowed` and `missing` let a caller that caches them (the dashboard) skip
+    the warehouse round trips that look them up."""
     query = get(name)
-    lacking = [t for t in query.needs if t in missing_sources(warehouse)]
-    if lacking:
-        raise QueryError(f"{name} is not available: the warehouse's source had no {', '.join(lacking)}")
-    values = check_params(warehouse, query, params)
+    reason = unavailable_reason(query, missing_sources(warehouse) if missing is None else missing)
+    if reason:
+        raise QueryError(f"{name} is not available: {reason}")
+    values = check_params(warehouse, query, params, allowed)
     sql, args = bind(query, values, warehouse.placeholder)
     return warehouse.read(sql, args)
 

@@ -15,11 +15,21 @@ import pytest
 from queries.catalog import bind, catalog
 from queries.runner import MAX_N, QueryError, default_fiscal_year, run
 from tests.conftest import ROOT
+from warehouse.base import META_TABLES
 from warehouse.duckdb import DuckDBWarehouse
 
 REQUIRED = {"pnl", "sales_monthly", "sales_by_category", "sales_by_channel", "forecast_by_year",
             "forecast_accuracy", "avg_gross_price", "customer_deductions", "manufacturing_cost",
-            "freight_by_market", "top_products", "top_customers", "top_markets"}
+            "freight_by_market", "top_products", "top_customers", "top_markets",
+            # the dashboard's
+            "kpis", "sales_by_dimension", "forecast_monthly", "forecast_accuracy_by_dimension",
+            "gross_price_trend", "refresh_history", "table_rows", "data_quality_findings", "fiscal_years",
+            "customer_hierarchy", "product_hierarchy"}
+# Queries across every fiscal year, or about the refreshes and the dimensions.
+WITHOUT_FISCAL_YEAR = {"gross_price_trend", "refresh_history", "table_rows", "data_quality_findings",
+                       "fiscal_years", "customer_hierarchy", "product_hierarchy", "latest_successful_refresh"}
+CUSTOMER_FILTERS = {"region", "sub_zone", "market", "channel", "platform", "customer"}
+CATEGORY_FILTERS = {"division", "segment", "category"}
 
 CUSTOMERS = {  # code: customer, market, sub_zone, region, platform, channel
     "C1": ("Voltmart", "India", "India", "APAC", "E-Commerce", "Retailer"),
@@ -29,6 +39,7 @@ CUSTOMERS = {  # code: customer, market, sub_zone, region, platform, channel
 PRODUCTS = {  # code: division, segment, category, product, variant
     "P1": ("P & A", "Accessories", "Mouse", "Glide", "Standard"),
     "P2": ("PC", "Notebook", "Gaming Laptop", "Raptor", "Pro"),
+    "P3": ("P & A", "Accessories", "Mouse", "Swift", "Standard"),  # priced, never sold
 }
 # fiscal_year, has_actuals, customer, product, sold, gross, net, gross_margin, forecast, net_error, abs_error
 YEARLY = [
@@ -64,6 +75,49 @@ def _month(fiscal_year: int, fiscal_month: int) -> dt.date:
     return dt.date(fiscal_year - 1 if month >= 9 else fiscal_year, month, 1)
 
 
+def _monthly_row(year, fiscal_month, actuals, customer_code, product_code, figures):
+    return [year, (fiscal_month - 1) // 3 + 1, fiscal_month, _month(year, fiscal_month), actuals, customer_code,
+            *CUSTOMERS[customer_code], *PRODUCTS[product_code][:3], *_measures(*figures)]
+
+
+# The monthly rows beyond the plain ones of C1 (see the fixture):
+# fiscal_year, fiscal_month, has_actuals, customer, product (for its category),
+# sold, gross, net, gross_margin, forecast, net_error, abs_error
+MONTHLY_EXTRA = [
+    (2022, 2, True, "C3", "P2", 3, 300.0, 240.0, 60.0, 5, 2, 2),       # Oct 2021: over-forecast
+    (2022, 5, False, "C1", "P1", None, None, None, None, 7, None, None),  # Jan 2022: forecast only
+    (2022, 6, False, "C1", "P1", None, None, None, None, 7, None, None),  # Feb 2022: forecast only
+    (2019, 12, True, "C1", "P1", 2, 25.0, 20.0, 10.0, 0, -2, 2),       # Aug 2019: actuals, no forecast
+]
+RUNS = [  # etl_runs: run_id, started_at, finished_at, status, source, layout, fiscal_years, missing_tables,
+    #         rows_read, rows_rejected, rows_written, seconds, message
+    ("r0", dt.datetime(2025, 12, 31), dt.datetime(2025, 12, 31, 0, 4), "succeeded", "data/old", "adhoc", "2021",
+     "fact_forecast_monthly", 800, 0, 400, 240.0, None),
+    ("r1", dt.datetime(2026, 1, 1), dt.datetime(2026, 1, 1, 0, 5), "succeeded", "data/sample", "full", "all", "",
+     1000, 8, 500, 300.0, None),
+    ("r2", dt.datetime(2026, 1, 2), dt.datetime(2026, 1, 2, 0, 1), "failed", "data/sample", "full", "all", "",
+     1000, 50, 0, 60.0, "fact_sales_monthly: 5.0% of rows rejected, more than 1.0%"),
+]
+RUN_TABLES = [  # run_id, table_name, rows_read, rows_rejected, rows_written
+    ("r0", "fact_sales_monthly", 800, 0, None),
+    ("r1", "fact_sales_monthly", 600, 6, None),
+    ("r1", "dim_customer", 400, 2, None),
+    ("r1", "agg_customer_product_yearly", None, None, 500),
+    ("r2", "fact_sales_monthly", 1000, 50, None),
+]
+DQ_ISSUES = [  # run_id, table_name, source_file, rule, severity, row_key, column_name, offending_value, message
+    ("r2", "fact_sales_monthly", "s.csv", "valid_date", "rejected", "k3", "date", "2021-13-01", "not a date"),
+    ("r2", "fact_sales_monthly", "s.csv", "valid_date", "rejected", "k1", "date", "2021-02-30", "not a date"),
+    ("r2", "fact_sales_monthly", "s.csv", "numeric_value", "rejected", "k2", "sold_quantity", "abc", "not a number"),
+    ("r2", "fact_forecast_monthly", "f.csv", "valid_date", "rejected", "f1", "date", "soon", "not a date"),
+    ("r2", "fact_sales_monthly", "s.csv", "missing_gross_price", "error", "k9", "product_code", "A9",
+     "no gross price"),
+    ("r2", "dim_customer", "c.csv", "geography_mapping", "warning", "C9", "market", "Atlantis", "no region"),
+    ("r2", "dim_customer", "c.csv", "geography_mapping", "warning", "C8", "market", "Lemuria", "no region"),
+    ("r1", "dim_customer", "c.csv", "unique_key", "rejected", "C1", "customer_code", "C1", "duplicate key"),
+]
+
+
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory):
     path = tmp_path_factory.mktemp("queries") / "bims.duckdb"
@@ -88,23 +142,29 @@ def warehouse(tmp_path_factory):
                 f"market VARCHAR, sub_zone VARCHAR, region VARCHAR, platform VARCHAR, channel VARCHAR, "
                 f"division VARCHAR, segment VARCHAR, category VARCHAR, {measure_defs})")
     # net sales of 5 a month in FY2020, 10 in FY2021, 20 in the four months of FY2022 with actuals
-    for year, months, net in ((2020, 12, 5.0), (2021, 12, 10.0), (2022, 4, 20.0)):
-        for m in range(1, months + 1):
-            con.execute(f"INSERT INTO agg_customer_category_monthly VALUES ({', '.join(['?'] * 30)})",
-                        [year, (m - 1) // 3 + 1, m, _month(year, m), True, "C1", *CUSTOMERS["C1"],
-                         *PRODUCTS["P1"][:3], *_measures(1, net * 1.25, net, net / 2, 1, 0, 0)])
+    monthly = [(year, m, True, "C1", "P1", 1, net * 1.25, net, net / 2, 1, 0, 0)
+               for year, months, net in ((2020, 12, 5.0), (2021, 12, 10.0), (2022, 4, 20.0))
+               for m in range(1, months + 1)]
+    con.executemany(f"INSERT INTO agg_customer_category_monthly VALUES ({', '.join(['?'] * 30)})",
+                    [_monthly_row(y, m, a, c, p, figures) for y, m, a, c, p, *figures in monthly + MONTHLY_EXTRA])
     con.execute("CREATE TABLE product_price_cost_yearly AS SELECT * FROM (VALUES "
                 "(2021, 'P1', 'P & A', 'Accessories', 'Mouse', 'Glide', 'Standard', 10.0::DOUBLE, 3.0::DOUBLE), "
                 "(2021, 'P2', 'PC', 'Notebook', 'Gaming Laptop', 'Raptor', 'Pro', 500.0::DOUBLE, 150.0::DOUBLE), "
-                "(2020, 'P1', 'P & A', 'Accessories', 'Mouse', 'Glide', 'Standard', 8.0::DOUBLE, 2.5::DOUBLE)) "
+                "(2020, 'P1', 'P & A', 'Accessories', 'Mouse', 'Glide', 'Standard', 8.0::DOUBLE, 2.5::DOUBLE), "
+                "(2021, 'P3', 'P & A', 'Accessories', 'Mouse', 'Swift', 'Standard', 14.0::DOUBLE, 4.0::DOUBLE), "
+                "(2020, 'P3', 'P & A', 'Accessories', 'Mouse', 'Swift', 'Standard', 12.0::DOUBLE, 3.5::DOUBLE), "
+                "(2022, 'P2', 'PC', 'Notebook', 'Gaming Laptop', 'Raptor', 'Pro', NULL::DOUBLE, NULL::DOUBLE)) "
                 "t(fiscal_year, product_code, division, segment, category, product, variant, gross_price, "
                 "unit_manufacturing_cost)")
     con.execute("CREATE TABLE market_cost_rates_yearly AS SELECT * FROM (VALUES "
                 "(2021, 'India', 'India', 'APAC', 0.02::DOUBLE, 0.005::DOUBLE), "
                 "(2021, 'USA', 'NA', 'NA', 0.03::DOUBLE, 0.004::DOUBLE)) "
                 "t(fiscal_year, market, sub_zone, region, freight_pct, other_cost_pct)")
-    con.execute("CREATE TABLE etl_runs AS SELECT 'r1' AS run_id, 'succeeded' AS status, "
-                "TIMESTAMP '2026-01-01 00:00:00' AS finished_at, '' AS missing_tables")
+    for ddl in META_TABLES.values():
+        con.execute(ddl)
+    con.executemany(f"INSERT INTO etl_runs VALUES ({', '.join(['?'] * 13)})", RUNS)
+    con.executemany("INSERT INTO etl_run_tables VALUES (?, ?, ?, ?, ?)", RUN_TABLES)
+    con.executemany(f"INSERT INTO dq_issues VALUES ({', '.join(['?'] * 9)})", DQ_ISSUES)
     con.close()
     w = DuckDBWarehouse(path)
     yield w
@@ -119,7 +179,15 @@ def test_the_catalog_has_every_required_query():
     queries = catalog()
     assert REQUIRED <= set(queries)
     for q in queries.values():
-        assert q.description and "fiscal_year" in q.params, q.name
+        assert q.description and ("fiscal_year" in q.params) == (q.name not in WITHOUT_FISCAL_YEAR), q.name
+
+
+def test_every_query_on_an_aggregate_takes_the_usual_filters():
+    for q in catalog().values():
+        if "agg_customer_product_yearly" in q.sql:
+            assert CUSTOMER_FILTERS | CATEGORY_FILTERS | {"product"} <= set(q.params), q.name
+        elif "agg_customer_category_monthly" in q.sql and q.name != "fiscal_years":
+            assert CUSTOMER_FILTERS | CATEGORY_FILTERS <= set(q.params) and "product" not in q.params, q.name
 
 
 def test_binding_uses_placeholders_only():
@@ -209,6 +277,214 @@ def test_prices_costs_freight_and_deductions(warehouse):
     assert deductions["C3"]["pre_invoice_discount_pct"] == pytest.approx(0.1)
 
 
+def test_kpis_against_last_year(warehouse):
+    kpis = rows(run(warehouse, "kpis", fiscal_year="2021"))
+    assert [r["measure"] for r in kpis] == ["net_sales", "gross_margin", "gm_pct", "sold_quantity",
+                                            "forecast_accuracy", "forecast_quantity"]
+    assert all(r["fiscal_year"] == 2021 for r in kpis)
+    k = {r["measure"]: r for r in kpis}
+    net = k["net_sales"]
+    assert (net["this_year"], net["last_year"], net["change"]) == (1025.0, 460.0, 565.0)
+    assert k["net_sales"]["change_pct"] == pytest.approx(565 / 460)
+    assert (k["gross_margin"]["this_year"], k["gross_margin"]["last_year"]) == (350.0, 120.0)
+    assert k["gm_pct"]["this_year"] == pytest.approx(350 / 1025)
+    assert k["gm_pct"]["last_year"] == pytest.approx(120 / 460)
+    assert k["gm_pct"]["change"] == pytest.approx(350 / 1025 - 120 / 460) and k["gm_pct"]["change_pct"] is None
+    assert (k["sold_quantity"]["this_year"], k["sold_quantity"]["last_year"]) == (17.0, 9.0)
+    assert k["sold_quantity"]["change_pct"] == pytest.approx(8 / 9)
+    # FY2021: forecasts 12 + 3 + 4 = 19, absolute errors 2 + 2 + 2 = 6; FY2020: 8 + 1 = 9 and 1 + 0 = 1
+    assert k["forecast_accuracy"]["this_year"] == pytest.approx(1 - 6 / 19)
+    assert k["forecast_accuracy"]["last_year"] == pytest.approx(1 - 1 / 9)
+    assert k["forecast_accuracy"]["change"] == pytest.approx((1 - 6 / 19) - (1 - 1 / 9))
+    assert k["forecast_accuracy"]["change_pct"] is None
+    assert (k["forecast_quantity"]["this_year"], k["forecast_quantity"]["last_year"]) == (19.0, 9.0)
+
+
+def test_kpis_of_a_year_with_forecasts_only_and_filtered(warehouse):
+    k = {r["measure"]: r for r in rows(run(warehouse, "kpis", fiscal_year="2022"))}
+    assert k["net_sales"]["this_year"] is None and k["net_sales"]["last_year"] == 1025.0
+    assert k["forecast_accuracy"]["this_year"] is None and k["forecast_quantity"]["this_year"] is None
+    assert k["forecast_accuracy"]["last_year"] == pytest.approx(13 / 19)
+    nimbus = {r["measure"]: r for r in rows(run(warehouse, "kpis", customer="Nimbus"))}
+    assert (nimbus["net_sales"]["this_year"], nimbus["net_sales"]["last_year"]) == (900.0, 400.0)
+    assert nimbus["forecast_accuracy"]["this_year"] == pytest.approx(0.5)
+    assert nimbus["forecast_accuracy"]["last_year"] == 1.0
+
+
+def _members(table, *columns):
+    return [tuple(r[c] for c in ("member", *columns)) for r in rows(table)]
+
+
+def test_sales_by_region_with_growth_and_share(warehouse):
+    regions = rows(run(warehouse, "sales_by_dimension", dimension="region", fiscal_year="2021"))
+    assert [(r["fiscal_year"], r["dimension"], r["member"]) for r in regions] == [(2021, "region", "NA"),
+                                                                                  (2021, "region", "APAC")]
+    na, apac = regions
+    assert (na["net_sales"], na["gross_margin"], na["sold_quantity"], na["last_year_net_sales"]) == (945.0, 320.0,
+                                                                                                    7.0, 400.0)
+    assert na["gm_pct"] == pytest.approx(320 / 945) and na["yoy_growth_pct"] == pytest.approx(545 / 400)
+    assert na["net_sales_share"] == pytest.approx(945 / 1025) and apac["net_sales_share"] == pytest.approx(80 / 1025)
+    assert apac["last_year_net_sales"] == 60.0 and apac["yoy_growth_pct"] == pytest.approx(20 / 60)
+
+
+def test_sales_by_market_customer_product_and_channel(warehouse):
+    by_market = run(warehouse, "sales_by_dimension")  # market by default, in the latest complete year
+    assert rows(by_market)[0]["dimension"] == "market"
+    assert _members(by_market, "net_sales") == [("USA", 945.0), ("India", 80.0)]
+    customers = run(warehouse, "sales_by_dimension", dimension="customer")  # names: Voltmart's two codes as one
+    assert _members(customers, "net_sales", "last_year_net_sales") == [("Nimbus", 900.0, 400.0),
+                                                                       ("Voltmart", 125.0, 60.0)]
+    assert [r["net_sales_share"] for r in rows(customers)] == pytest.approx([900 / 1025, 125 / 1025])
+    assert rows(customers)[1]["yoy_growth_pct"] == pytest.approx(65 / 60)
+    products = run(warehouse, "sales_by_dimension", dimension="product")  # names, not codes
+    assert _members(products, "net_sales", "sold_quantity") == [("Raptor", 900.0, 2.0), ("Glide", 125.0, 15.0)]
+    channels = run(warehouse, "sales_by_dimension", dimension="channel")
+    assert _members(channels, "net_sales", "last_year_net_sales", "yoy_growth_pct") == [
+        ("Distributor", 900.0, 400.0, 1.25), ("Retailer", 80.0, 60.0, pytest.approx(1 / 3)),
+        ("Direct", 45.0, None, None)]
+    # the share is of the filtered total
+    usa = run(warehouse, "sales_by_dimension", dimension="customer", market="USA")
+    assert _members(usa, "net_sales", "net_sales_share") == [("Nimbus", 900.0, pytest.approx(900 / 945)),
+                                                             ("Voltmart", 45.0, pytest.approx(45 / 945))]
+
+
+def test_sales_by_dimension_leaves_out_members_without_sales(warehouse):
+    # FY2022's one row has forecasts only: no net sales, no quantity
+    assert rows(run(warehouse, "sales_by_dimension", fiscal_year="2022")) == []
+
+
+@pytest.mark.parametrize("name, dimension, valid", [
+    ("sales_by_dimension", "region; DROP TABLE dim_customer", "region, sub_zone, market, customer, channel, "
+                                                              "platform, division, segment, category, product"),
+    ("sales_by_dimension", "customer_code", "region, sub_zone, market, customer, channel"),
+    ("forecast_accuracy_by_dimension", "channel", "region, sub_zone, market, customer, division, segment"),
+])
+def test_a_dimension_a_query_does_not_group_by_is_refused(warehouse, name, dimension, valid):
+    with pytest.raises(QueryError, match=f"{name} cannot group by .*; --dimension takes: {valid}"):
+        run(warehouse, name, dimension=dimension)
+    with pytest.raises(QueryError, match="pnl does not take --dimension"):
+        run(warehouse, "pnl", dimension="region")
+    assert warehouse.read("SELECT count(*) FROM dim_customer").column(0)[0].as_py() == 3
+
+
+def test_forecast_monthly_includes_months_with_forecasts_only(warehouse):
+    months = rows(run(warehouse, "forecast_monthly", fiscal_year="2022"))
+    assert [(r["fiscal_month"], r["month"], r["fiscal_quarter"], r["has_actuals"]) for r in months] == [
+        (1, dt.date(2021, 9, 1), 1, True), (2, dt.date(2021, 10, 1), 1, True), (3, dt.date(2021, 11, 1), 1, True),
+        (4, dt.date(2021, 12, 1), 2, True), (5, dt.date(2022, 1, 1), 2, False), (6, dt.date(2022, 2, 1), 2, False)]
+    october = months[1]  # C1's Mouse 1 forecast, 1 sold; C3's Gaming Laptop 5 forecast, 3 sold
+    assert (october["forecast_quantity"], october["sold_quantity"], october["net_error"], october["abs_error"]) == (
+        6.0, 4.0, 2.0, 2.0)
+    assert october["forecast_accuracy"] == pytest.approx(1 - 2 / 6)
+    assert months[0]["forecast_accuracy"] == 1.0
+    january = months[4]
+    assert january["forecast_quantity"] == 7.0 and january["sold_quantity"] is None
+    assert january["forecast_accuracy"] is None and january["abs_error"] is None
+    nimbus = rows(run(warehouse, "forecast_monthly", fiscal_year="2022", customer="Nimbus"))
+    assert [(r["month"], r["forecast_accuracy"]) for r in nimbus] == [(dt.date(2021, 10, 1), pytest.approx(0.6))]
+    mice = rows(run(warehouse, "forecast_monthly", fiscal_year="2022", category="Mouse"))
+    assert [r["forecast_quantity"] for r in mice] == [1.0, 1.0, 1.0, 1.0, 7.0, 7.0]
+    assert len(rows(run(warehouse, "forecast_monthly"))) == 12  # FY2021 by default
+
+
+def test_forecast_accuracy_by_customer_and_product_with_risk(warehouse):
+    customers = rows(run(warehouse, "forecast_accuracy_by_dimension", dimension="customer", fiscal_year="2021"))
+    assert [(r["member"], r["forecast_quantity"], r["sold_quantity"], r["net_error"], r["abs_error"], r["risk"])
+            for r in customers] == [("Voltmart", 15.0, 15.0, 0.0, 4.0, "balanced"),
+                                    ("Nimbus", 4.0, 2.0, 2.0, 2.0, "excess inventory")]
+    voltmart, nimbus = customers
+    assert voltmart["dimension"] == "customer" and voltmart["abs_error_pct"] == pytest.approx(4 / 15)
+    assert voltmart["forecast_accuracy"] == pytest.approx(11 / 15)
+    assert voltmart["last_year_forecast_accuracy"] == pytest.approx(7 / 8)
+    assert nimbus["forecast_accuracy"] == 0.5 and nimbus["last_year_forecast_accuracy"] == 1.0
+    # in the USA Voltmart (C2) sold more than it forecast, and had no forecast the year before
+    usa = rows(run(warehouse, "forecast_accuracy_by_dimension", dimension="customer", market="USA"))
+    assert [(r["member"], r["net_error"], r["risk"], r["last_year_forecast_accuracy"]) for r in usa] == [
+        ("Nimbus", 2.0, "excess inventory", 1.0), ("Voltmart", -2.0, "out of stock", None)]
+    assert usa[1]["forecast_accuracy"] == pytest.approx(1 / 3)
+    products = rows(run(warehouse, "forecast_accuracy_by_dimension", dimension="product"))
+    assert [(r["member"], r["abs_error"], r["forecast_accuracy"], r["last_year_forecast_accuracy"], r["risk"])
+            for r in products] == [("Glide", 4.0, pytest.approx(11 / 15), pytest.approx(7 / 8), "balanced"),
+                                   ("Raptor", 2.0, 0.5, 1.0, "excess inventory")]
+    markets = rows(run(warehouse, "forecast_accuracy_by_dimension"))  # by market, as forecast_accuracy
+    assert [(r["member"], r["forecast_accuracy"]) for r in markets] == [("USA", pytest.approx(1 - 4 / 7)),
+                                                                        ("India", pytest.approx(1 - 2 / 12))]
+
+
+def test_gross_price_trend_per_category_and_per_product(warehouse):
+    categories = rows(run(warehouse, "gross_price_trend"))  # FY2022's Raptor has no price: left out
+    assert [(r["member"], r["fiscal_year"], r["avg_gross_price"], r["products"]) for r in categories] == [
+        ("Gaming Laptop", 2021, 500.0, 1), ("Mouse", 2020, 10.0, 2), ("Mouse", 2021, 12.0, 2)]
+    assert (categories[1]["division"], categories[1]["segment"], categories[1]["category"]) == (
+        "P & A", "Accessories", "Mouse")
+    mice = rows(run(warehouse, "gross_price_trend", category="Mouse"))
+    assert [(r["member"], r["fiscal_year"], r["avg_gross_price"], r["category"]) for r in mice] == [
+        ("Glide", 2020, 8.0, "Mouse"), ("Glide", 2021, 10.0, "Mouse"),
+        ("Swift", 2020, 12.0, "Mouse"), ("Swift", 2021, 14.0, "Mouse")]
+    swift = rows(run(warehouse, "gross_price_trend", product="P3"))
+    assert [(r["member"], r["avg_gross_price"]) for r in swift] == [("Mouse", 12.0), ("Mouse", 14.0)]
+    with pytest.raises(QueryError, match="gross_price_trend does not take --fiscal-year"):
+        run(warehouse, "gross_price_trend", fiscal_year="2021")
+
+
+def test_refresh_history_newest_first(warehouse):
+    runs = rows(run(warehouse, "refresh_history"))
+    assert [(r["run_id"], r["status"]) for r in runs] == [("r2", "failed"), ("r1", "succeeded"), ("r0", "succeeded")]
+    failed, ok, old = runs
+    assert failed["message"] == "fact_sales_monthly: 5.0% of rows rejected, more than 1.0%"
+    assert (ok["rows_read"], ok["rows_rejected"], ok["rows_written"], ok["seconds"]) == (1000, 8, 500, 300.0)
+    assert ok["started_at"] == dt.datetime(2026, 1, 1) and ok["finished_at"] == dt.datetime(2026, 1, 1, 0, 5)
+    assert (old["layout"], old["fiscal_years"], old["missing_tables"]) == ("adhoc", "2021", "fact_forecast_monthly")
+    assert list(runs[0]) == ["run_id", "started_at", "finished_at", "status", "source", "layout", "fiscal_years",
+                             "missing_tables", "rows_read", "rows_rejected", "rows_written", "seconds", "message"]
+    assert [r["run_id"] for r in rows(run(warehouse, "refresh_history", n="2"))] == ["r2", "r1"]
+
+
+def test_table_rows_of_the_latest_successful_refresh(warehouse):
+    tables = rows(run(warehouse, "table_rows"))  # r1: r2 after it failed
+    assert [(r["run_id"], r["table_name"], r["rows_read"], r["rows_rejected"], r["rows_written"]) for r in tables] == [
+        ("r1", "agg_customer_product_yearly", None, None, 500),
+        ("r1", "dim_customer", 400, 2, None),
+        ("r1", "fact_sales_monthly", 600, 6, None)]
+    assert [r["rejected_pct"] for r in tables] == [None, pytest.approx(0.005), pytest.approx(0.01)]
+    assert tables[0]["finished_at"] == dt.datetime(2026, 1, 1, 0, 5)
+
+
+def test_data_quality_findings_of_the_latest_refresh(warehouse):
+    findings = rows(run(warehouse, "data_quality_findings"))  # r2's, failed as it is; not r1's unique_key
+    assert [(r["run_id"], r["table_name"], r["rule"], r["severity"], r["findings"]) for r in findings] == [
+        ("r2", "fact_sales_monthly", "valid_date", "rejected", 2),
+        ("r2", "fact_forecast_monthly", "valid_date", "rejected", 1),
+        ("r2", "fact_sales_monthly", "numeric_value", "rejected", 1),
+        ("r2", "fact_sales_monthly", "missing_gross_price", "error", 1),
+        ("r2", "dim_customer", "geography_mapping", "warning", 2)]
+    assert (findings[0]["example_row_key"], findings[0]["example_value"], findings[0]["message"]) == (
+        "k1", "2021-02-30", "not a date")
+    # each example column is its own smallest value
+    assert (findings[-1]["example_row_key"], findings[-1]["example_value"]) == ("C8", "Atlantis")
+
+
+def test_fiscal_years_and_their_completeness(warehouse):
+    years = rows(run(warehouse, "fiscal_years"))
+    assert [(r["fiscal_year"], r["months_with_actuals"], r["complete"], r["has_forecasts"]) for r in years] == [
+        (2022, 4, False, True), (2021, 12, True, True), (2020, 12, True, True), (2019, 1, False, False)]
+
+
+def test_customer_and_product_hierarchies(warehouse):
+    customers = rows(run(warehouse, "customer_hierarchy"))
+    assert [tuple(r.values()) for r in customers] == [
+        ("APAC", "India", "India", "Voltmart", "C1", "Retailer", "E-Commerce"),
+        ("NA", "NA", "USA", "Nimbus", "C3", "Distributor", "Brick & Mortar"),
+        ("NA", "NA", "USA", "Voltmart", "C2", "Direct", "Brick & Mortar")]
+    assert list(customers[0]) == ["region", "sub_zone", "market", "customer", "customer_code", "channel", "platform"]
+    products = rows(run(warehouse, "product_hierarchy"))
+    assert [tuple(r.values()) for r in products] == [
+        ("P & A", "Accessories", "Mouse", "Glide", "P1", "Standard"),
+        ("P & A", "Accessories", "Mouse", "Swift", "P3", "Standard"),
+        ("PC", "Notebook", "Gaming Laptop", "Raptor", "P2", "Pro")]
+    assert list(products[0]) == ["division", "segment", "category", "product", "product_code", "variant"]
+
+
 @pytest.mark.parametrize("params, message", [
     ({"market": "Atlantis"}, "valid values: India, USA"),
     ({"market": "India' OR '1'='1"}, "not in the warehouse"),
@@ -249,6 +525,32 @@ def test_cli_list_and_formats(warehouse):
     assert {r["line"]: r["this_year"] for r in json.loads(out.stdout)}["net_sales"] == 125.0
     out = cli(warehouse, "run", "pnl")
     assert "net_sales" in out.stdout and "1,025.00" in out.stdout and "34.1%" in out.stdout
+
+
+def test_cli_lists_dimensions_and_groups_by_one(warehouse):
+    listed = " ".join(cli(warehouse, "list").stdout.split())  # as one line: the listing wraps
+    assert ("--dimension: region, sub_zone, market, customer, channel, platform, division, segment, category, "
+            "product (default: market)") in listed
+    out = cli(warehouse, "run", "sales_by_dimension", "--dimension", "region", "--fiscal-year", "2021")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].split() == ["fiscal_year", "dimension", "member", "net_sales", "gross_margin", "gm_pct",
+                                "sold_quantity", "last_year_net_sales", "yoy_growth_pct", "net_sales_share"]
+    assert lines[2].split() == ["2021", "region", "NA", "945.00", "320.00", "33.9%", "7", "400.00",
+                                f"{545 / 400:.1%}", "92.2%"]
+    out = cli(warehouse, "run", "sales_by_dimension", "--dimension", "customer_code")
+    assert out.returncode == 2 and "--dimension takes: region, sub_zone" in out.stderr
+
+
+def test_cli_prints_each_kpi_as_its_measure(warehouse):
+    out = cli(warehouse, "run", "kpis", "--fiscal-year", "2021")
+    lines = {line.split()[1]: line.split()[2:] for line in out.stdout.splitlines()[2:]}
+    assert lines["net_sales"] == ["1,025.00", "460.00", "565.00", "122.8%"]
+    assert lines["gm_pct"] == ["34.1%", "26.1%", "8.1%", "-"]  # the change in points
+    assert lines["forecast_accuracy"] == ["68.4%", "88.9%", "-20.5%", "-"]
+    assert lines["sold_quantity"] == ["17", "9", "8", "88.9%"]
+    out = cli(warehouse, "run", "table_rows")
+    assert "0.5%" in out.stdout and "1.0%" in out.stdout
 
 
 def test_cli_errors_are_one_clear_line(warehouse, tmp_path):

@@ -1,0 +1,78 @@
+"""The dashboard's app factory. `server` is the Flask app gunicorn serves:
+`gunicorn dashboard.app:server`."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from dashboard import components, data, ids
+from dashboard.config import DashboardSettings
+
+ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: DashboardSettings | None = None) -> dash.Dash:
+    global _app
+    settings = settings or DashboardSettings.from_env()
+    app = dash.Dash(
+        __name__,
+        use_pages=True,
+        pages_folder=str(Path(__file__).parent / "pages"),
+        assets_folder=str(ROOT / "assets"),
+        # Everything is served from assets/: no CDN, so the dashboard works offline.
+        serve_locally=True,
+        external_stylesheets=[],
+        title="BIMS · Business Insights",
+        update_title=None,
+        suppress_callback_exceptions=True,
+        meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+        on_error=_on_error,
+    )
+    data.init_app(app.server, settings)
+    import dashboard.callbacks  # noqa: F401, PLC0415 - registers every callback
+
+    pages = sorted(dash.page_registry.values(), key=lambda p: p["order"])
+    app.layout = html.Div([
+        dcc.Store(id=ids.THEME, storage_type="local", data="light"),
+        dcc.Interval(id=ids.STATUS_POLL, interval=30_000),
+        components.navbar(pages),
+        dbc.Container([
+            dbc.Alert(id=ids.BANNER, color="danger", is_open=False, className="warehouse-banner"),
+            components.filter_bar(),
+            dash.page_container,
+        ], fluid=True, className="bims-main"),
+    ], className="bims-app")
+    _app = app
+    return app
+
+
+def _on_error(error: Exception):
+    """The last line of defence: log the error; the browser gets no traceback."""
+    log.error("a callback failed", exc_info=error)
+    return dash.no_update
+
+
+_app: dash.Dash | None = None
+
+
+def get_app() -> dash.Dash:
+    """The process's app, made on first use from the environment's settings."""
+    global _app
+    if _app is None:
+        _app = create_app()
+    return _app
+
+
+def __getattr__(name: str):
+    # `dashboard.app:server` (gunicorn) and `dashboard.app.app` are made on
+    # first access, so importing this module has no side effects.
+    if name == "app":
+        return get_app()
+    if name == "server":
+        return get_app().server
+    raise AttributeError(name)

@@ -1,0 +1,4 @@
+-- Every product with its division, segment and category (the product filters' options).
+SELECT division, segment, category, product, product_code, variant
+FROM dim_product
+ORDER BY division, segment, category, product, product_code
