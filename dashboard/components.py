@@ -102,9 +102,11 @@ def chart_card(page: str, name: str, title: str, subtitle: str | None = None, he
     ], className="chart-card h-100 shadow-sm")
 
 
-def table_card(page: str, name: str, title: str, subtitle: str | None = None, height: int | None = 360) -> dbc.Card:
-    """A grid card; height None grows the grid to its rows (short tables like the P&L)."""
-    options = {"localeText": {"noRowsToShow": charts.NO_DATA}, "animateRows": False, "suppressCellFocus": True}
+def table_card(page: str, name: str, title: str, subtitle: str | None = None, height: int | None = 360,
+               empty: str = charts.NO_DATA) -> dbc.Card:
+    """A grid card; height None grows the grid to its rows (short tables like the P&L); empty: what an
+    empty grid says (AG Grid reads it once, when it is made)."""
+    options = {"localeText": {"noRowsToShow": empty}, "animateRows": False, "suppressCellFocus": True}
     if height is None:
         options["domLayout"] = "autoHeight"
     grid = dag.AgGrid(

@@ -63,6 +63,7 @@ def init_app(server, settings: DashboardSettings) -> None:
         config = {"CACHE_TYPE": "FileSystemCache", "CACHE_DIR": str(settings.cache_dir), "CACHE_THRESHOLD": 5000}
     config.update(CACHE_DEFAULT_TIMEOUT=settings.cache_timeout, CACHE_KEY_PREFIX="bims:")
     cache.init_app(server, config=config)
+    cache.app = server  # usable outside a request too (warming the cache, tests)
     with _state.lock:
         _state.settings = settings
         _state.warehouse = None
@@ -115,14 +116,26 @@ def _key(*parts) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _cached(key: str, compute):
+    """The value cached under key, else compute()'s, stored there. A cache that
+    fails (Redis down) is passed by: the answer comes from the warehouse."""
+    try:
+        value = cache.get(key)
+    except Exception as exc:  # noqa: BLE001 - any backend's failure
+        log.warning("the cache cannot be read, asking the warehouse: %s", exc)
+        value = None
+    if value is None:
+        value = compute()
+        try:
+            cache.set(key, value)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("the cache cannot be written: %s", exc)
+    return value
+
+
 def _allowed(run_id: str):
     def allowed(name: str) -> list:
-        key = "allowed:" + _key(run_id, name)
-        values = cache.get(key)
-        if values is None:
-            values = allowed_values(_warehouse(), name)
-            cache.set(key, values)
-        return values
+        return _cached("allowed:" + _key(run_id, name), lambda: allowed_values(_warehouse(), name))
     return allowed
 
 
@@ -143,10 +156,10 @@ def query(name: str, **params) -> pd.DataFrame:
     taken = set(takes(name))
     params = {k: v for k, v in params.items() if k in taken and v not in (None, "")}
     refresh = latest_refresh()
-    key = "query:" + _key(name, params, refresh.run_id)
-    frame = cache.get(key)
-    if frame is not None:
-        return frame
+    return _cached("query:" + _key(name, params, refresh.run_id), lambda: _run(name, params, refresh))
+
+
+def _run(name: str, params: dict, refresh: Refresh) -> pd.DataFrame:
     try:
         table = run(_warehouse(), name, allowed=_allowed(refresh.run_id), missing=set(refresh.missing), **params)
     except QueryError as exc:
@@ -155,9 +168,7 @@ def query(name: str, **params) -> pd.DataFrame:
         raise
     except WarehouseError as exc:
         raise DataUnavailable(_unavailable_message(exc)) from exc
-    frame = table.to_pandas()
-    cache.set(key, frame)
-    return frame
+    return table.to_pandas()
 
 
 def options(name: str) -> list:

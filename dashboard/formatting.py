@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import math
 import re
+import unicodedata
 
 import pandas as pd
 
@@ -25,31 +26,34 @@ def is_quantity(column: str) -> bool:
 
 
 def _missing(value) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA or value is pd.NaT
+
+
+def _compact(value, prefix: str = "") -> str:
+    """A number in K/M/B with three significant digits or so: 1.23K, 45.6M, 789.
+    The unit is chosen after rounding, so 999,999 reads 1.00M, not 1000.0K."""
+    if _missing(value):
+        return "–"
+    size_of = abs(float(value))
+    text = f"{size_of:,.0f}"
+    if round(size_of) >= 1000:
+        for size, suffix in ((1e3, "K"), (1e6, "M"), (1e9, "B")):
+            scaled = size_of / size
+            text = f"{scaled:.{2 if round(scaled, 2) < 10 else 1}f}{suffix}"
+            if round(scaled, 1) < 1000:
+                break
+    zero = not any(c in "123456789" for c in text)
+    return f"{'-' if value < 0 and not zero else ''}{prefix}{text}"
 
 
 def money(value, currency: str = "$") -> str:
     """$1.23B, $45.6M, $789K, $12."""
-    if _missing(value):
-        return "–"
-    sign = "-" if value < 0 else ""
-    value = abs(float(value))
-    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if value >= size:
-            return f"{sign}{currency}{value / size:.{2 if value / size < 10 else 1}f}{suffix}"
-    return f"{sign}{currency}{value:,.0f}"
+    return _compact(value, currency)
 
 
 def quantity(value) -> str:
     """1.23M, 45.6K, 789 units."""
-    if _missing(value):
-        return "–"
-    sign = "-" if value < 0 else ""
-    value = abs(float(value))
-    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if value >= size:
-            return f"{sign}{value / size:.{2 if value / size < 10 else 1}f}{suffix}"
-    return f"{sign}{value:,.0f}"
+    return _compact(value)
 
 
 def percent(value, digits: int = 1) -> str:
@@ -116,7 +120,10 @@ def neutralise(value):
 
 def to_csv(frame: pd.DataFrame) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    # RFC 4180's line ends: the csv module quotes a cell holding any character of
+    # the line terminator, so with "\r\n" a carriage return inside a cell is
+    # quoted too (with "\n" alone it was written bare and split the row).
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([neutralise(str(c)) for c in frame.columns])
     for row in frame.itertuples(index=False):
         writer.writerow(["" if _missing(v) else neutralise(v.isoformat() if isinstance(v, (dt.date, dt.datetime))
@@ -131,5 +138,13 @@ def export_filename(view: str, chart: str, filters: dict, params: dict | None = 
         if value in (None, ""):
             continue
         parts.append(fiscal_year(value) if name == "fiscal_year" else f"{name}-{value}")
-    name = "_".join(re.sub(r"[^A-Za-z0-9.-]+", "-", str(p)).strip("-") for p in parts)
+    name = "_".join(p for p in map(_file_safe, parts) if p)
     return name[:200] + ".csv"
+
+
+def _file_safe(part) -> str:
+    """Letters, digits, dots and dashes only: accents dropped (São -> Sao),
+    anything else, and runs of dots (..), become one dash."""
+    text = unicodedata.normalize("NFKD", str(part)).encode("ascii", "ignore").decode()
+    text = re.sub(r"[^A-Za-z0-9.]+|\.{2,}", "-", text)
+    return re.sub(r"-{2,}", "-", text).strip("-.")

@@ -30,6 +30,8 @@ class Card:
     draw: Callable
     # The named queries the card reads: their missing sources become its caveat.
     queries: tuple[str, ...] = ()
+    # What the card says when its data function returns no rows.
+    empty: str = charts.NO_DATA
 
 
 CARDS: dict[tuple[str, str], Card] = {}
@@ -54,7 +56,7 @@ def produce(card: Card, page_state: dict):
         log.exception("card %s/%s failed", card.page, card.name)
         return None, SOMETHING_WRONG
     if frame is None or frame.empty:
-        return None, charts.NO_DATA
+        return None, card.empty
     return frame, None
 
 
@@ -65,10 +67,10 @@ def _note(card: Card) -> str:
         return ""
 
 
-def chart(page: str, name: str, data_function: DataFunction, queries=()):
+def chart(page: str, name: str, data_function: DataFunction, queries=(), empty: str = charts.NO_DATA):
     """Decorator: register a chart card drawn by the decorated function(frame, state)."""
     def register(draw):
-        card = CARDS[(page, name)] = Card(page, name, "chart", data_function, draw, tuple(queries))
+        card = CARDS[(page, name)] = Card(page, name, "chart", data_function, draw, tuple(queries), empty)
 
         @callback(Output(ids.chart(page, name), "figure"), Output(ids.note(page, name), "children"),
                   Input(ids.page_state(page), "data"), State(ids.THEME, "data"))
@@ -183,3 +185,8 @@ def ask(name: str, page_state: dict, **extra) -> pd.DataFrame:
 
 def currency() -> str:
     return data.settings().currency
+
+
+def wrap_headers(columns: list[dict]) -> list[dict]:
+    """Grid columns whose long headings wrap onto a second line instead of being cut."""
+    return [{**c, "wrapHeaderText": True, "autoHeaderHeight": True} for c in columns]

@@ -38,7 +38,7 @@ def pnl_columns(frame: pd.DataFrame, page_state: dict) -> list[dict]:
     cost_lines = "[" + ",".join(f"'{line}'" for line in sorted(COST_LINES)) + "]"
     good = f"({cost_lines}.includes(params.data.line) ? -1 : 1) * params.value"
     return [
-        {"field": "line", "headerName": "Line", "minWidth": 190,
+        {"field": "line", "headerName": "Line", "minWidth": 210, "flex": 2,
          "valueFormatter": {"function": "(" + _labels_js() + ")[params.value] || params.value"},
          "cellClassRules": {"pnl-total": "['net_sales','gross_margin','net_invoice_sales'].includes(params.value)"}},
         {"field": "this_year", "headerName": formatting.fiscal_year(year), "type": "rightAligned",

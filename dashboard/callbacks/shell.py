@@ -31,7 +31,8 @@ def next_state(trigger, trigger_value, search: str | None, control_values: list,
     ("drill", level, member) or ("crumb", hierarchy, level)."""
     url = state.from_search(search)
     current = state.clean(m, url)
-    params = {k: v for k, v in url.items() if k in state.PAGE_PARAMS}
+    # A page's settings checked like the filters (the defaults are left out of the URL).
+    params = state.parse_params(url)
     if trigger in (None, "url"):
         return current, params
     if trigger == "reset":

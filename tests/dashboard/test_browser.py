@@ -1,0 +1,208 @@
+"""End to end in a real headless Chromium: every page loads without console
+errors, filters drive the KPIs, drill-down and breadcrumbs, shared links, the
+back button and CSV export. Screenshots of every page land in
+tests/output/screenshots/."""
+from __future__ import annotations
+
+import csv
+import io
+from urllib.parse import parse_qs, urlparse
+
+import dash
+import pytest
+
+from dashboard import data, formatting, ids
+from queries.runner import run
+from tests.dashboard.browser import (
+    CHROMIUM_ARGS, Traffic, chromium_path, choose, css_id, serve, wait_until_settled,
+)
+
+
+@pytest.fixture(scope="module")
+def live_url(dashboard_app):
+    with serve(dashboard_app.server) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser tab; the test fails if the page logs any console error."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1000}, accept_downloads=True)
+    tab = context.new_page()
+    Traffic(tab)
+    errors: list[str] = []
+    tab.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    yield tab
+    context.close()
+    assert not errors, f"console errors: {errors}"
+
+
+def query_of(url: str) -> dict:
+    return {k: v[0] for k, v in parse_qs(urlparse(url).query).items()}
+
+
+def kpi_value(page, label: str) -> str:
+    card = page.locator(".kpi-card", has=page.locator(".kpi-label", has_text=label))
+    return card.locator(".kpi-value").inner_text()
+
+
+def chart_members(page, chart_id) -> list[str]:
+    """The category labels of a horizontal bar chart, top to bottom."""
+    return page.evaluate(
+        """(selector) => { const g = document.querySelector(selector + ' .js-plotly-plot');
+                           return g.data[0].y; }""", css_id(chart_id))
+
+
+def click_bar(page, chart_id, member: str) -> None:
+    members = chart_members(page, chart_id)
+    index = members.index(member)
+    # Plotly's drag layer lies over the bars: click where the bar is, as a user does.
+    bar = page.locator(f"{css_id(chart_id)} .bars .point").nth(index)
+    bar.scroll_into_view_if_needed()
+    box = bar.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+
+def test_every_page_loads_without_console_errors(page, live_url, output_dir):
+    folder = output_dir / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    pages = sorted(dash.page_registry.values(), key=lambda p: p["order"])
+    assert len(pages) >= 2
+    for registered in pages:
+        page.goto(live_url + registered["path"])
+        wait_until_settled(page)
+        assert page.locator(".page-title").inner_text() == registered["name"]
+        assert "Traceback" not in page.content()
+        page.screenshot(path=str(folder / f"{registered['order']}-{registered['path'].strip('/') or 'overview'}.png"),
+                        full_page=True)
+    # The dark theme, remembered across pages.
+    page.goto(live_url + "/")
+    wait_until_settled(page)
+    page.click(f"#{ids.THEME_TOGGLE}")
+    wait_until_settled(page)
+    assert page.evaluate("document.documentElement.getAttribute('data-bs-theme')") == "dark"
+    page.goto(live_url + "/sales")
+    wait_until_settled(page)
+    assert page.evaluate("document.documentElement.getAttribute('data-bs-theme')") == "dark"
+    page.screenshot(path=str(folder / "dark-sales.png"), full_page=True)
+
+
+def test_fiscal_year_and_market_drive_the_kpis(page, live_url, full_warehouse):
+    page.goto(live_url + "/")
+    wait_until_settled(page)
+    latest = run(full_warehouse, "kpis").to_pylist()
+    net_sales = {r["measure"]: r for r in latest}["net_sales"]["this_year"]
+    assert kpi_value(page, "Net sales") == formatting.money(net_sales)
+
+    choose(page, ids.filter_control("fiscal_year"), "FY2020")
+    page.wait_for_url("**fiscal_year=2020**")
+    wait_until_settled(page)
+    choose(page, ids.filter_control("market"), "India")
+    page.wait_for_url("**market=India**")
+    wait_until_settled(page)
+
+    expected = {r["measure"]: r for r in run(full_warehouse, "kpis", fiscal_year=2020, market="India").to_pylist()}
+    assert kpi_value(page, "Net sales") == formatting.money(expected["net_sales"]["this_year"])
+    assert kpi_value(page, "Gross margin %") == formatting.percent(expected["gm_pct"]["this_year"])
+    assert kpi_value(page, "Forecast accuracy") == formatting.percent(expected["forecast_accuracy"]["this_year"])
+    assert kpi_value(page, "Sold quantity") == formatting.quantity(expected["sold_quantity"]["this_year"])
+    # The market implies its region and sub-zone; the URL holds the state.
+    assert query_of(page.url) == {"fiscal_year": "2020", "region": "APAC", "sub_zone": "India", "market": "India"}
+    assert page.locator(f"#{ids.filter_control('region')}").inner_text().strip() == "APAC"
+
+
+def test_drill_region_market_customer_and_back_with_the_breadcrumb(page, live_url, full_warehouse):
+    chart = ids.chart("sales", "geography")
+    page.goto(live_url + "/sales?fiscal_year=2021")
+    wait_until_settled(page)
+    regions = run(full_warehouse, "sales_by_dimension", fiscal_year=2021, dimension="region").to_pylist()
+    assert chart_members(page, chart) == [r["member"] for r in regions]
+
+    click_bar(page, chart, "APAC")
+    page.wait_for_url("**region=APAC**")
+    wait_until_settled(page)
+    markets = run(full_warehouse, "sales_by_dimension", fiscal_year=2021, region="APAC", dimension="market")
+    assert chart_members(page, chart) == markets.column("member").to_pylist()[:25]
+
+    click_bar(page, chart, "India")
+    page.wait_for_url("**market=India**")
+    wait_until_settled(page)
+    customers = run(full_warehouse, "sales_by_dimension", fiscal_year=2021, market="India", dimension="customer")
+    assert chart_members(page, chart) == customers.column("member").to_pylist()[:25]
+    crumbs = page.locator(f"#{ids.breadcrumb('region')}").inner_text()
+    assert "All regions" in crumbs and "APAC" in crumbs and "India" in crumbs
+
+    # The drill set the global filters: another page follows.
+    page.click(css_id(ids.nav_link("overview")))
+    wait_until_settled(page)
+    assert query_of(page.url)["market"] == "India"
+    assert page.locator(".page-scope").inner_text().startswith("APAC")
+
+    # Step back up: to APAC, then to all regions.
+    page.click(css_id(ids.crumb("region", "region")))
+    wait_until_settled(page)
+    assert "market" not in query_of(page.url) and query_of(page.url)["region"] == "APAC"
+    page.click(css_id(ids.crumb("region", "")))
+    wait_until_settled(page)
+    assert "region" not in query_of(page.url)
+
+
+def test_a_shared_link_opens_the_same_filters_and_back_works(page, live_url):
+    page.goto(live_url + "/sales?fiscal_year=2020&region=EU&channel=Retailer")
+    wait_until_settled(page)
+    assert page.locator(f"#{ids.filter_control('fiscal_year')}").inner_text().strip().startswith("FY2020")
+    assert page.locator(f"#{ids.filter_control('region')}").inner_text().strip() == "EU"
+    assert page.locator(f"#{ids.filter_control('channel')}").inner_text().strip() == "Retailer"
+    assert "FY2020" in page.locator(".fy-badge").inner_text()
+
+    choose(page, ids.filter_control("channel"), "Direct")
+    page.wait_for_url("**channel=Direct**")
+    wait_until_settled(page)
+    page.go_back()
+    page.wait_for_url("**channel=Retailer**")
+    wait_until_settled(page)
+    assert page.locator(f"#{ids.filter_control('channel')}").inner_text().strip() == "Retailer"
+
+
+def test_unknown_values_in_a_link_are_ignored(page, live_url):
+    page.goto(live_url + "/?market=Atlantis&fiscal_year=1999&region=%27%3B%20DROP%20TABLE%20dim_customer%3B--")
+    wait_until_settled(page)
+    assert page.locator(".page-scope").inner_text() == "All markets and products"
+    assert page.locator(f"#{ids.filter_control('market')}").inner_text().strip() == "All"
+
+
+def test_export_holds_exactly_the_rows_shown(page, live_url, full_warehouse):
+    page.goto(live_url + "/?fiscal_year=2021&region=APAC")
+    wait_until_settled(page)
+    with page.expect_download() as download_info:
+        page.click(css_id(ids.export("overview", "top_customers")))
+    download = download_info.value
+    assert download.suggested_filename == "bims_overview_top-customers_FY2021_region-APAC.csv"
+    rows = list(csv.DictReader(io.StringIO(download.path().read_text())))
+    expected = run(full_warehouse, "top_customers", fiscal_year=2021, region="APAC", n=5, by="net_sales").to_pylist()
+    assert [r["customer"] for r in rows] == [e["customer"] for e in expected]
+    assert [round(float(r["value"]), 6) for r in rows] == [round(e["value"], 6) for e in expected]
+    shown = chart_members(page, ids.chart("overview", "top_customers"))
+    assert shown == [e["customer"] for e in expected]
+
+
+def test_a_missing_warehouse_shows_a_banner_not_a_traceback(page, live_url, on_warehouse, tmp_path):
+    with on_warehouse(tmp_path / "nowhere" / "bims.duckdb"):
+        page.goto(live_url + "/sales")
+        wait_until_settled(page)
+        banner = page.locator(f"#{ids.BANNER}")
+        assert "warehouse" in banner.inner_text().lower()
+        assert "make run" in page.locator(".unavailable").inner_text()
+        assert "Traceback" not in page.content()
+    assert data.status()[0]
