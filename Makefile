@@ -5,11 +5,17 @@ PY := $(VENV)/bin/python
 SAMPLE := data/sample
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install sample refresh bench clean
+.PHONY: run test install sample refresh dashboard bench bench-dashboard clean
 
 run: $(STAMP) sample refresh
 	@echo; echo "P&L of the latest complete fiscal year (python -m queries run pnl):"
 	@$(PY) -m queries run pnl
+	@echo
+	@$(MAKE) --no-print-directory dashboard
+
+# The dashboard on http://127.0.0.1:8050 (production: gunicorn dashboard.app:server).
+dashboard: $(STAMP)
+	$(PY) -m dashboard --host 127.0.0.1 --port 8050
 
 test: $(STAMP)
 	$(PY) -m pytest
@@ -32,6 +38,9 @@ refresh: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/etl.py
+
+bench-dashboard: $(STAMP)
+	$(PY) bench/dashboard.py
 
 clean:
 	rm -rf data logs tests/output bench/output .pytest_cache

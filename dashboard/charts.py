@@ -45,6 +45,10 @@ def template_name(theme: str | None) -> str:
     return f"bims_{theme if theme in THEMES else 'light'}"
 
 
+def template_json(theme: str | None) -> dict:
+    return pio.templates[template_name(theme)].to_plotly_json()
+
+
 def themed(figure: go.Figure, theme: str | None) -> go.Figure:
     figure.update_layout(template=template_name(theme))
     return figure

@@ -21,8 +21,8 @@ def navbar(pages) -> dbc.Navbar:
     return dbc.Navbar(dbc.Container([
         dbc.NavbarBrand([html.I(className="bi bi-bar-chart-line-fill me-2"), "BIMS",
                          html.Span("Business Insights", className="brand-sub ms-2")], href="/"),
-        dbc.NavbarToggler(id="navbar-toggler"),
-        dbc.Collapse(dbc.Nav(links, navbar=True, className="me-auto"), id="navbar-collapse", navbar=True),
+        dbc.NavbarToggler(id=ids.NAV_TOGGLER),
+        dbc.Collapse(dbc.Nav(links, navbar=True, className="me-auto"), id=ids.NAV_COLLAPSE, navbar=True),
         html.Div([
             html.Span(id=ids.REFRESH_INFO, className="refresh-info me-3"),
             dbc.Button(html.I(className="bi bi-circle-half"), id=ids.THEME_TOGGLE, color="link",

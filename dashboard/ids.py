@@ -15,6 +15,8 @@ REFRESH_INFO = "refresh-info"
 STATUS_POLL = "status-poll"      # dcc.Interval re-checking the warehouse
 RESET = "reset-filters"
 NAVBAR = "navbar"
+NAV_TOGGLER = "navbar-toggler"   # the menu button on narrow screens
+NAV_COLLAPSE = "navbar-collapse"
 
 
 def filter_control(name: str) -> str:

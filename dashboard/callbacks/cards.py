@@ -50,7 +50,11 @@ def produce(card: Card, page_state: dict):
     """The card's frame, or the sentence to show instead of it."""
     try:
         frame = card.data(page_state)
-    except (QueryError, data.DataUnavailable) as exc:
+    except QueryError as exc:
+        # Only a forged or stale link gets here (the filter bar offers valid
+        # values): say which value, not the whole list of valid ones.
+        return None, str(exc).split("; valid values")[0].replace("--", "").replace("-", "_") + "."
+    except data.DataUnavailable as exc:
         return None, str(exc)
     except Exception:  # noqa: BLE001 - nothing but a sentence reaches the browser
         log.exception("card %s/%s failed", card.page, card.name)

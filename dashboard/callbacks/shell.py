@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import logging
 
-from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, html, no_update
+from dash import ALL, Input, Output, Patch, State, callback, clientside_callback, ctx, html, no_update
 
-from dashboard import components, data, formatting, ids, state
+from dashboard import charts, components, data, formatting, ids, state
 
 log = logging.getLogger(__name__)
 
@@ -173,4 +173,28 @@ clientside_callback(
     Output(ids.THEME, "data"),
     Input(ids.THEME_TOGGLE, "n_clicks"),
     State(ids.THEME, "data"),
+)
+
+
+@callback(Output(ids.chart(ALL, ALL), "figure", allow_duplicate=True),
+          Input(ids.THEME, "data"), State(ids.chart(ALL, ALL), "id"), prevent_initial_call=True)
+def retheme(theme, chart_ids):
+    """A new theme restyles the charts on the page in place: a partial update
+    that sends only the template, not the figures' data again."""
+    template = charts.template_json(theme)
+    patches = []
+    for _ in chart_ids:
+        patch = Patch()
+        patch["layout"]["template"] = template
+        patches.append(patch)
+    return patches
+
+
+# The menu button of narrow screens (a tablet held upright) opens the page links.
+clientside_callback(
+    "function(n, open) { return n ? !open : open; }",
+    Output(ids.NAV_COLLAPSE, "is_open"),
+    Input(ids.NAV_TOGGLER, "n_clicks"),
+    State(ids.NAV_COLLAPSE, "is_open"),
+    prevent_initial_call=True,
 )

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlparse
 import dash
 import pytest
 
-from dashboard import data, formatting, ids
+from dashboard import charts, data, formatting, ids
 from queries.runner import run
 from tests.dashboard.browser import (
     CHROMIUM_ARGS, Traffic, chromium_path, choose, css_id, serve, wait_until_settled,
@@ -92,10 +92,33 @@ def test_every_page_loads_without_console_errors(page, live_url, output_dir):
     page.click(f"#{ids.THEME_TOGGLE}")
     wait_until_settled(page)
     assert page.evaluate("document.documentElement.getAttribute('data-bs-theme')") == "dark"
+    # The charts already drawn were restyled in place (a patch of their template).
+    font = page.evaluate("""(s) => document.querySelector(s + ' .js-plotly-plot').layout.template.layout.font.color""",
+                         css_id(ids.chart("overview", "trend")))
+    assert font == charts.THEMES["dark"]["text"]
     page.goto(live_url + "/sales")
     wait_until_settled(page)
     assert page.evaluate("document.documentElement.getAttribute('data-bs-theme')") == "dark"
     page.screenshot(path=str(folder / "dark-sales.png"), full_page=True)
+
+
+def test_a_tablet_gets_the_whole_page_and_a_menu(browser, live_url, output_dir):
+    context = browser.new_context(viewport={"width": 820, "height": 1180}, is_mobile=True, has_touch=True)
+    tab = context.new_page()
+    Traffic(tab)
+    try:
+        tab.goto(live_url + "/")
+        wait_until_settled(tab)
+        assert tab.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+        tab.screenshot(path=str(output_dir / "screenshots" / "tablet-overview.png"), full_page=True)
+        assert not tab.locator(css_id(ids.nav_link("sales"))).is_visible()
+        tab.click(f"#{ids.NAV_TOGGLER}")
+        tab.locator(css_id(ids.nav_link("sales"))).click()
+        tab.wait_for_url("**/sales**")
+        wait_until_settled(tab)
+        assert tab.locator(".page-title").inner_text() == "Sales"
+    finally:
+        context.close()
 
 
 def test_fiscal_year_and_market_drive_the_kpis(page, live_url, full_warehouse):

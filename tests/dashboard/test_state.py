@@ -298,13 +298,13 @@ def test_next_state_a_region_change_resets_the_geography_below_it(next_state):
 
 
 def test_next_state_a_market_change_resets_only_the_customer(next_state):
-    bar = controls(**{**DEEP_FILTERS, "market": "India"}, channel="Direct")
+    bar = controls(**{**DEEP_FILTERS, "market": "India", "channel": "Direct"})
     filters_after, _ = next_state("market", "India", DEEP, bar, M)
     assert filters_after == {**DEEP_FILTERS, "customer": None, "channel": "Direct"}
 
 
 def test_next_state_a_division_change_resets_the_product_levels_below_it(next_state):
-    bar = controls(**{**DEEP_FILTERS, "division": "P & A"}, product="AQ Aspiron")
+    bar = controls(**{**DEEP_FILTERS, "division": "P & A", "product": "AQ Aspiron"})
     filters_after, _ = next_state("division", "P & A", DEEP, bar, M)
     assert filters_after == filters(fiscal_year=2021, region="APAC", sub_zone="India", market="India",
                                     customer="Croma", division="P & A")
