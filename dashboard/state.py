@@ -160,7 +160,8 @@ def crumbs(filters: dict, hierarchy: str) -> list[tuple[str, str | None]]:
     top = "All regions" if hierarchy == "region" else "All products"
     path = [(top, None)]
     for level in levels:
-        if filters.get(level):
+        # A chosen market names its sub-zone already (APAC > India, not APAC > India > India).
+        if filters.get(level) and not (level == "sub_zone" and filters.get("market")):
             path.append((str(filters[level]), level))
     return path
 

@@ -45,7 +45,7 @@ FILTERS: dict[str, Filter] = {f.name: f for f in (
     Filter("segment", "SELECT DISTINCT segment FROM dim_product ORDER BY 1"),
     Filter("category", "SELECT DISTINCT category FROM dim_product ORDER BY 1"),
     Filter("customer", "SELECT DISTINCT customer FROM dim_customer UNION SELECT customer_code FROM dim_customer ORDER BY 1"),
-    Filter("product", "SELECT DISTINCT product_code FROM dim_product ORDER BY 1"),
+    Filter("product", "SELECT DISTINCT product FROM dim_product UNION SELECT product_code FROM dim_product ORDER BY 1"),
     Filter("by"),
     Filter("dimension"),
     Filter("n", parse=int),

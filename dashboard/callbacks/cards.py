@@ -6,6 +6,7 @@ function."""
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -53,7 +54,8 @@ def produce(card: Card, page_state: dict):
     except QueryError as exc:
         # Only a forged or stale link gets here (the filter bar offers valid
         # values): say which value, not the whole list of valid ones.
-        return None, str(exc).split("; valid values")[0].replace("--", "").replace("-", "_") + "."
+        message = str(exc).split("; valid values")[0]
+        return None, re.sub(r"^--([a-z-]+)", lambda m: m.group(1).replace("-", " "), message) + "."
     except data.DataUnavailable as exc:
         return None, str(exc)
     except Exception:  # noqa: BLE001 - nothing but a sentence reaches the browser

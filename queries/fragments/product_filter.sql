@@ -1,1 +1,1 @@
-    AND (CAST(:product AS VARCHAR) IS NULL OR product_code = :product)
+    AND (CAST(:product AS VARCHAR) IS NULL OR product = :product OR product_code = :product)

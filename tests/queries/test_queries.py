@@ -561,3 +561,12 @@ def test_cli_errors_are_one_clear_line(warehouse, tmp_path):
     out = subprocess.run([sys.executable, "-m", "queries", "run", "pnl"], cwd=ROOT, env=env_missing,
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 1 and "no warehouse at" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_product_filter_matches_a_name_in_every_variant_or_one_code(warehouse):
+    by_name = run(warehouse, "pnl", fiscal_year=2021, product="Raptor").to_pylist()
+    by_code = run(warehouse, "pnl", fiscal_year=2021, product="P2").to_pylist()
+    other = run(warehouse, "pnl", fiscal_year=2021, product="Glide").to_pylist()
+    assert by_name[0]["line"] == "gross_sales" and by_name[0]["this_year"] is not None
+    assert by_name == by_code  # Raptor has one variant, P2, in the fixture
+    assert other[0]["this_year"] != by_name[0]["this_year"]
