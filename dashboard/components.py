@@ -28,7 +28,8 @@ def navbar(pages) -> dbc.Navbar:
             dbc.Button(html.I(className="bi bi-circle-half"), id=ids.THEME_TOGGLE, color="link",
                        className="theme-toggle", title="Light or dark theme", n_clicks=0),
         ], className="d-flex align-items-center"),
-    ], fluid=True), id=ids.NAVBAR, className="bims-navbar mb-3", color="dark", dark=True)
+    ], fluid=True), id=ids.NAVBAR, className="bims-navbar mb-3", color="dark", dark=True,
+                      expand="lg")
 
 
 def _dropdown(name: str, width: int = 2) -> dbc.Col:

@@ -41,6 +41,9 @@ class Refresh:
     finished_at: object
     layout: str | None
     missing: frozenset[str]
+    # The latest refresh whatever its outcome: a failed one changes the run
+    # history and findings the Data view shows, though not the figures.
+    latest_run_id: str | None = None
 
 
 class _State:
@@ -102,7 +105,7 @@ def latest_refresh() -> Refresh:
                               "or `python -m etl refresh --source DIR`.")
     row = rows[0]
     _state.refresh = Refresh(row["run_id"], row["finished_at"], row["layout"],
-                             frozenset((row["missing_tables"] or "").split()))
+                             frozenset((row["missing_tables"] or "").split()), row["latest_run_id"])
     _state.refresh_checked = now
     return _state.refresh
 
@@ -156,7 +159,8 @@ def query(name: str, **params) -> pd.DataFrame:
     taken = set(takes(name))
     params = {k: v for k, v in params.items() if k in taken and v not in (None, "")}
     refresh = latest_refresh()
-    return _cached("query:" + _key(name, params, refresh.run_id), lambda: _run(name, params, refresh))
+    key = "query:" + _key(name, params, refresh.run_id, refresh.latest_run_id)
+    return _cached(key, lambda: _run(name, params, refresh))
 
 
 def _run(name: str, params: dict, refresh: Refresh) -> pd.DataFrame:

@@ -1,6 +1,7 @@
--- The latest successful refresh: its run id, when it finished, its layout and the optional source tables it lacked.
-SELECT run_id, finished_at, layout, missing_tables
-FROM etl_runs
-WHERE status = 'succeeded'
-ORDER BY finished_at DESC
+-- The latest successful refresh (its run id, when it finished, its layout and the optional source tables it lacked), and the latest refresh of any outcome.
+SELECT s.run_id, s.finished_at, s.layout, s.missing_tables,
+       (SELECT r.run_id FROM etl_runs r ORDER BY r.started_at DESC LIMIT 1) AS latest_run_id
+FROM etl_runs s
+WHERE s.status = 'succeeded'
+ORDER BY s.finished_at DESC
 LIMIT 1

@@ -89,10 +89,10 @@ def history_columns(frame: pd.DataFrame, page_state: dict) -> list[dict]:
         column("started_at", "Started (UTC)", minWidth=160,
                valueFormatter={"function": "params.value ? params.value.slice(0, 16).replace('T', ' ') : '–'"}),
         status_column("status", "['failed', 'running']"),
-        column("seconds", "Duration", type="rightAligned", maxWidth=110,
+        column("seconds", "Duration", type="rightAligned", minWidth=115,
                valueFormatter={"function": "params.value == null ? '–' : params.value.toFixed(1) + ' s'"}),
-        column("rows_read", "Rows read"), column("rows_rejected", "Rejected", maxWidth=110),
-        column("rows_written", "Written"), column("layout", maxWidth=110),
+        column("rows_read", "Rows read"), column("rows_rejected", "Rejected", minWidth=115),
+        column("rows_written", "Written"), column("layout", minWidth=100),
         column("missing_tables", "Missing tables"),
         column("message", minWidth=360, tooltipField="message",
                cellClassRules={"delta-bad": "params.data.status !== 'succeeded' && !!params.value"}),
@@ -153,5 +153,6 @@ def _count_axis(frame: pd.DataFrame) -> dict:
 def findings_columns(frame: pd.DataFrame, page_state: dict) -> list[dict]:
     return [column("table_name", "Table", minWidth=170), column("rule", minWidth=160),
             status_column("severity", "['rejected', 'error']"), column("findings", "Rows", maxWidth=110),
-            column("example_row_key", "Example row", minWidth=170, tooltipField="example_row_key"), column("example_value", "Example value"),
+            column("example_row_key", "Example row", minWidth=170, tooltipField="example_row_key"),
+            column("example_value", "Example value"),
             column("message", minWidth=360, tooltipField="message")]

@@ -136,6 +136,34 @@ def test_a_refresh_invalidates_the_cache_without_a_restart(dashboard_app, full_w
         assert after["net_sales"].sum() == pytest.approx(2 * before["net_sales"].sum())
 
 
+def test_a_failed_refresh_shows_in_the_run_history_and_findings_without_a_restart(
+        dashboard_app, full_warehouse, on_warehouse, tmp_path, monkeypatch):
+    live = tmp_path / "failed" / "bims.duckdb"
+    live.parent.mkdir()
+    shutil.copy(full_warehouse.path, live)
+    monkeypatch.setattr(data, "RUN_ID_TTL_SECONDS", 0)
+    with on_warehouse(live):
+        assert data.query("data_quality_findings").empty  # the clean sample has none
+        statuses = data.query("refresh_history")["status"].tolist()
+        staging = live.with_name("staging.duckdb")
+        shutil.copy(live, staging)
+        con = duckdb.connect(str(staging))
+        try:
+            con.execute("INSERT INTO etl_runs SELECT * REPLACE ('failed-run' AS run_id, 'failed' AS status, "
+                        "started_at + INTERVAL 1 HOUR AS started_at, finished_at + INTERVAL 1 HOUR AS finished_at) "
+                        "FROM etl_runs ORDER BY started_at DESC LIMIT 1")
+            con.execute("INSERT INTO dq_issues VALUES ('failed-run', 'gross_price', 'gross_price.csv', 'value_range', "
+                        "'rejected', 'product_code=X', 'gross_price', '-3', 'a negative price')")
+        finally:
+            con.close()
+        os.replace(staging, live)
+        assert data.latest_refresh().run_id != "failed-run"  # the figures still come from the last good run
+        assert data.query("refresh_history")["status"].tolist() == ["failed"] + statuses
+        findings = data.query("data_quality_findings").to_dict("records")
+        assert [(f["run_id"], f["table_name"], f["rule"], f["findings"]) for f in findings] == [
+            ("failed-run", "gross_price", "value_range", 1)]
+
+
 @pytest.mark.parametrize("name, params", [
     ("sales_by_dimension", {"region": "India' OR 1=1 --"}),
     ("sales_by_dimension", {"market": "<script>alert(1)</script>"}),
