@@ -369,6 +369,13 @@ def run_baseline(source_dir: str | Path, out_db_path: str | Path, fmt: str = "cs
         con.execute(f"""CREATE TABLE agg_customer_product_yearly AS
             SELECT fiscal_year, has_actuals, {customer_cols}, {product_cols}, {', '.join(MEASURES)}
             FROM yearly y JOIN customers cu USING (customer_code) JOIN c_dim_product pr USING (product_code)""")
+        rolled_product_cols = ", ".join(c if c in ("division", "segment", "category") else f"NULL::VARCHAR AS {c}"
+                                        for c in PRODUCT_ATTRIBUTES)
+        con.execute(f"""CREATE TABLE agg_customer_category_yearly AS
+            SELECT fiscal_year, has_actuals, {', '.join(CUSTOMER_ATTRIBUTES)}, {rolled_product_cols},
+                   {', '.join(f'sum({m}) AS {m}' for m in MEASURES)}
+            FROM agg_customer_product_yearly
+            GROUP BY fiscal_year, has_actuals, {', '.join(CUSTOMER_ATTRIBUTES)}, division, segment, category""")
         for name, (table, column, keys, severity) in lookups.items():
             key_text = " || ', ' || ".join(f"'{k}=' || {k}" for k in keys.split(", "))
             con.execute(f"""INSERT INTO dq SELECT '{table}', '{name}', '{severity}', {key_text}, '{column}',
@@ -401,7 +408,7 @@ def run_baseline(source_dir: str | Path, out_db_path: str | Path, fmt: str = "cs
         con.executemany("INSERT INTO baseline_run_tables VALUES (?, ?, ?)",
                         [[t, summary["rows_read"][t], summary["rows_rejected"][t]] for t in ORDER])
         for table in ("dim_customer", "dim_product", "dim_market", "agg_customer_category_monthly",
-                      "agg_customer_product_yearly", "product_price_cost_yearly",
+                      "agg_customer_product_yearly", "agg_customer_category_yearly", "product_price_cost_yearly",
                       "customer_deduction_rates_yearly", "market_cost_rates_yearly", "dq_issues"):
             summary["rows_written"][table] = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         con.execute("CHECKPOINT")

@@ -119,20 +119,44 @@ def _key(*parts) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _cached(key: str, compute):
-    """The value cached under key, else compute()'s, stored there. A cache that
-    fails (Redis down) is passed by: the answer comes from the warehouse."""
+def _cache_get(key: str):
     try:
-        value = cache.get(key)
+        return cache.get(key)
     except Exception as exc:  # noqa: BLE001 - any backend's failure
         log.warning("the cache cannot be read, asking the warehouse: %s", exc)
-        value = None
-    if value is None:
-        value = compute()
-        try:
-            cache.set(key, value)
-        except Exception as exc:  # noqa: BLE001
-            log.warning("the cache cannot be written: %s", exc)
+        return None
+
+
+def _cache_set(key: str, value) -> None:
+    try:
+        cache.set(key, value)
+    except Exception as exc:  # noqa: BLE001
+        log.warning("the cache cannot be written: %s", exc)
+
+
+_computing: dict[str, threading.Lock] = {}
+_computing_lock = threading.Lock()
+
+
+def _cached(key: str, compute):
+    """The value cached under key, else compute()'s, stored there. Cards of a
+    page asking for the same answer at once wait for one computation instead
+    of each running the query. A cache that fails (Redis down) is passed by:
+    the answer comes from the warehouse."""
+    value = _cache_get(key)
+    if value is not None:
+        return value
+    with _computing_lock:
+        lock = _computing.setdefault(key, threading.Lock())
+    try:
+        with lock:
+            value = _cache_get(key)  # computed by the caller we waited for
+            if value is None:
+                value = compute()
+                _cache_set(key, value)
+    finally:
+        with _computing_lock:
+            _computing.pop(key, None)
     return value
 
 

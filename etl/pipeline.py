@@ -207,6 +207,7 @@ def _transform(flagged: dict[str, DataFrame], settings: Settings, out: Path, fin
         "dim_market": markets,
         "agg_customer_category_monthly": tf.customer_category_monthly(lines, customers, settings.fiscal_start_month),
         "agg_customer_product_yearly": yearly.drop(*[c for c in yearly.columns if c.startswith("_")]),
+        "agg_customer_category_yearly": tf.customer_category_yearly(yearly),
         "product_price_cost_yearly": tf.product_price_cost_yearly(
             clean["gross_price"], clean.get("manufacturing_cost"), products),
     }

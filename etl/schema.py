@@ -208,6 +208,6 @@ MEASURES = SALES_MEASURES + FORECAST_MEASURES
 # Aggregate and dimension tables a refresh loads, in load order.
 OUTPUT_TABLES = (
     "dim_customer", "dim_product", "dim_market",
-    "agg_customer_category_monthly", "agg_customer_product_yearly",
+    "agg_customer_category_monthly", "agg_customer_product_yearly", "agg_customer_category_yearly",
     "product_price_cost_yearly", "customer_deduction_rates_yearly", "market_cost_rates_yearly",
 )

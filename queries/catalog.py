@@ -36,6 +36,9 @@ class NamedQuery:
     uses: tuple[str, ...] = ()
     # The values :dimension may take in this query (`-- dimensions: region market ...`).
     dimensions: tuple[str, ...] = ()
+    # A smaller table with the same columns to read instead of the customer x
+    # product one when no product is asked for (`-- rollup: TABLE`).
+    rollup: str | None = None
 
 
 def _resolve_includes(sql: str) -> str:
@@ -62,6 +65,7 @@ def parse(name: str, text: str) -> NamedQuery:
         needs=_listed("needs", text),
         uses=_listed("uses", text),
         dimensions=_listed("dimensions", text),
+        rollup=(_listed("rollup", text) or (None,))[0],
     )
 
 

@@ -1,4 +1,5 @@
 -- Pre- and post-invoice deductions and discounts per customer in a fiscal year, largest first.
+-- rollup: agg_customer_category_yearly
 -- uses: post_invoice_deductions
 SELECT customer_code, customer, market, channel, platform,
        SUM(gross_sales) AS gross_sales,

@@ -1,4 +1,5 @@
 -- Forecast accuracy by market in a fiscal year: net and absolute error (summed at the month x customer x product grain), accuracy against last year, and the risk it signals.
+-- rollup: agg_customer_category_yearly
 -- needs: fact_forecast_monthly
 WITH sums AS (
     SELECT fiscal_year, region, sub_zone, market,

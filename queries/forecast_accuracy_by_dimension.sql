@@ -1,4 +1,5 @@
 -- Forecast accuracy in a fiscal year by market, customer or product: net and absolute error, accuracy against last year, and the risk (excess inventory when net error > 0, out of stock when < 0).
+-- rollup: agg_customer_category_yearly
 -- needs: fact_forecast_monthly
 -- dimensions: region sub_zone market customer division segment category product
 -- default dimension: market

@@ -1,4 +1,5 @@
 -- Forecast quantity per fiscal year (for a product in a market and platform, when given), with actuals where they exist.
+-- rollup: agg_customer_category_yearly
 -- needs: fact_forecast_monthly
 -- fiscal_year: optional
 SELECT fiscal_year,

@@ -1,4 +1,5 @@
 -- Freight and other costs per market in a fiscal year: the rates and the amounts they come to on net sales.
+-- rollup: agg_customer_category_yearly
 -- uses: freight_cost
 WITH sales AS (
     SELECT region, sub_zone, market,

@@ -1,4 +1,5 @@
 -- Headline figures of a fiscal year against the year before: net sales, gross margin %, forecast accuracy and sold quantity.
+-- rollup: agg_customer_category_yearly
 -- uses: fact_forecast_monthly post_invoice_deductions freight_cost
 WITH
 -- include: years_this_and_last.sql

@@ -1,4 +1,5 @@
 -- The P&L statement, gross sales down to gross margin, for a fiscal year against the year before, with the change.
+-- rollup: agg_customer_category_yearly
 -- uses: post_invoice_deductions freight_cost
 WITH
 -- include: years_this_and_last.sql

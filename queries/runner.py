@@ -5,6 +5,7 @@ before it is bound; SQL text is never built from a value.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Callable
 
@@ -147,6 +148,17 @@ def unavailable_reason(query: NamedQuery, missing: set[str]) -> str | None:
     return f"the warehouse's source had no {', '.join(lacking)}" if lacking else None
 
 
+PRODUCT_GRAIN_TABLE = "agg_customer_product_yearly"
+
+
+def resolved(query: NamedQuery, values: dict) -> NamedQuery:
+    """The query as it will run: on its rollup table when no product is asked
+    for (neither a product filter nor products as the dimension)."""
+    if query.rollup and values.get("product") is None and values.get("dimension") != "product":
+        return dataclasses.replace(query, sql=query.sql.replace(PRODUCT_GRAIN_TABLE, query.rollup))
+    return query
+
+
 def run(warehouse: Warehouse, name: str, *, allowed: AllowedValues | None = None,
         missing: set[str] | None = None, **params) -> pa.Table:
     """Run the named query against the warehouse, parameters checked.
@@ -158,7 +170,7 @@ def run(warehouse: Warehouse, name: str, *, allowed: AllowedValues | None = None
     if reason:
         raise QueryError(f"{name} is not available: {reason}")
     values = check_params(warehouse, query, params, allowed)
-    sql, args = bind(query, values, warehouse.placeholder)
+    sql, args = bind(resolved(query, values), values, warehouse.placeholder)
     return warehouse.read(sql, args)
 
 

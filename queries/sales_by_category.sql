@@ -1,4 +1,5 @@
 -- Sold quantity and revenue by product category, across markets and channels, in a fiscal year.
+-- rollup: agg_customer_category_yearly
 -- uses: post_invoice_deductions
 SELECT division, segment, category, region, market, channel,
        SUM(sold_quantity) AS sold_quantity,

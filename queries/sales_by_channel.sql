@@ -1,4 +1,5 @@
 -- Net sales and margin by channel and platform in a fiscal year, with each one's share of net sales.
+-- rollup: agg_customer_category_yearly
 -- uses: post_invoice_deductions freight_cost
 SELECT channel, platform,
        SUM(sold_quantity) AS sold_quantity,

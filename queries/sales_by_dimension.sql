@@ -1,4 +1,5 @@
 -- Net sales, gross margin and sold quantity in a fiscal year by a chosen dimension, with last year's net sales, the growth and each member's share.
+-- rollup: agg_customer_category_yearly
 -- uses: post_invoice_deductions freight_cost
 -- dimensions: region sub_zone market customer channel platform division segment category product
 -- default dimension: market

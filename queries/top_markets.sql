@@ -1,4 +1,5 @@
 -- The top N markets in a fiscal year by a chosen measure, with last year's value and the growth.
+-- rollup: agg_customer_category_yearly
 -- uses: post_invoice_deductions freight_cost
 -- default n: 10
 -- default by: net_sales

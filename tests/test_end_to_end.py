@@ -148,3 +148,19 @@ def test_injected_errors_are_quarantined_and_the_refresh_still_succeeds(spark, t
 
     findings = run(DuckDBWarehouse(tmp_path / "w.duckdb"), "data_quality_findings").to_pylist()
     assert {(f["table_name"], f["rule"]) for f in findings if f["severity"] == "rejected"} == found
+
+
+def test_the_category_rollup_sums_the_product_table(full_warehouse):
+    """agg_customer_category_yearly (read when no product is asked for) holds
+    the product table's sums at its grain, with the product columns empty."""
+    measures = ", ".join(f"SUM({m}) AS {m}" for m in ("sold_quantity", "net_sales", "gross_margin",
+                                                       "forecast_quantity", "abs_error"))
+    grain = "fiscal_year, has_actuals, customer_code, division, segment, category"
+    rolled = full_warehouse.read(f"SELECT {grain}, {measures} FROM agg_customer_category_yearly "
+                                 f"GROUP BY {grain} ORDER BY {grain}").to_pandas()
+    summed = full_warehouse.read(f"SELECT {grain}, {measures} FROM agg_customer_product_yearly "
+                                 f"GROUP BY {grain} ORDER BY {grain}").to_pandas()
+    pd.testing.assert_frame_equal(rolled, summed, check_dtype=False, rtol=1e-9)
+    rows = full_warehouse.read("SELECT COUNT(*), COUNT(product_code), COUNT(product) FROM agg_customer_category_yearly")
+    count, codes, products = (c[0].as_py() for c in rows.columns)
+    assert count == len(rolled) and codes == 0 and products == 0

@@ -41,6 +41,7 @@ class DuckDBWarehouse(Warehouse):
         self.url = url or f"duckdb:///{self.path}"
         self._reader: duckdb.DuckDBPyConnection | None = None
         self._reader_identity: tuple | None = None
+        self._retired: list[duckdb.DuckDBPyConnection] = []
         self._lock = threading.Lock()
 
     @classmethod
@@ -63,8 +64,11 @@ class DuckDBWarehouse(Warehouse):
                 f"no warehouse at {self.path}: load one with `python -m etl refresh --source DIR` (or `make run`)"
             ) from None
         if self._reader is None or identity != self._reader_identity:
-            if self._reader is not None:
-                self._reader.close()
+            # Closing a connection closes its cursors: the replaced file's reader
+            # is retired, and closed at the next swap, when its queries are done.
+            for retired in self._retired:
+                retired.close()
+            self._retired = [self._reader] if self._reader is not None else []
             try:
                 # Not duckdb.connect(path): DuckDB caches one instance per path in a
                 # process, so a second reader would be handed the replaced file.
@@ -79,20 +83,23 @@ class DuckDBWarehouse(Warehouse):
         return self._reader
 
     def read(self, sql: str, params: Sequence = ()) -> pa.Table:
+        # The lock covers only finding the file and taking a cursor (a
+        # connection of its own), so the dashboard's callbacks query in parallel.
         with self._lock:
-            connection = self._connection()
-            try:
-                # A cursor per query: DuckDB connections are not shared across threads.
-                cursor = connection.cursor()
-                cursor.execute("USE warehouse")
-                return cursor.sql(sql, params=list(params)).to_arrow_table()
-            except duckdb.CatalogException as exc:
-                raise WarehouseUnavailable(f"the warehouse {self.path} lacks a table this query needs: {exc}") from exc
+            cursor = self._connection().cursor()
+        try:
+            cursor.execute("USE warehouse")
+            return cursor.sql(sql, params=list(params)).to_arrow_table()
+        except duckdb.CatalogException as exc:
+            raise WarehouseUnavailable(f"the warehouse {self.path} lacks a table this query needs: {exc}") from exc
+        finally:
+            cursor.close()
 
     def close(self) -> None:
-        if self._reader is not None:
-            self._reader.close()
-            self._reader = None
+        for connection in [*self._retired, self._reader]:
+            if connection is not None:
+                connection.close()
+        self._retired, self._reader = [], None
 
     # --- writing -----------------------------------------------------------------
 

@@ -103,7 +103,8 @@ def _refresh_by_hand(live: Path, run_id: str) -> None:
     shutil.copy(live, staging)
     con = duckdb.connect(str(staging))
     try:
-        con.execute("UPDATE agg_customer_product_yearly SET net_sales = net_sales * 2")
+        for table in ("agg_customer_product_yearly", "agg_customer_category_yearly"):
+            con.execute(f"UPDATE {table} SET net_sales = net_sales * 2")
         con.execute("INSERT INTO etl_runs SELECT * REPLACE (? AS run_id, finished_at + INTERVAL 1 HOUR AS finished_at) "
                     "FROM etl_runs WHERE status = 'succeeded' ORDER BY finished_at DESC LIMIT 1", [run_id])
     finally:

@@ -137,6 +137,13 @@ def warehouse(tmp_path_factory):
     for year, actuals, c, p, *figures in YEARLY:
         con.execute(f"INSERT INTO agg_customer_product_yearly VALUES ({', '.join(['?'] * 30)})",
                     [year, actuals, c, *CUSTOMERS[c], p, *PRODUCTS[p], *_measures(*figures)])
+    # The rollup the ETL makes (etl/transform.py customer_category_yearly): same columns, products summed.
+    con.execute(f"""CREATE TABLE agg_customer_category_yearly AS
+        SELECT fiscal_year, has_actuals, {CUSTOMER_COLUMNS}, CAST(NULL AS VARCHAR) AS product_code, division,
+               segment, category, CAST(NULL AS VARCHAR) AS product, CAST(NULL AS VARCHAR) AS variant,
+               {", ".join(f"SUM({m}) AS {m}" for m in MEASURES)}
+        FROM agg_customer_product_yearly
+        GROUP BY fiscal_year, has_actuals, {CUSTOMER_COLUMNS}, division, segment, category""")
     con.execute(f"CREATE TABLE agg_customer_category_monthly (fiscal_year INTEGER, fiscal_quarter INTEGER, "
                 f"fiscal_month INTEGER, month DATE, has_actuals BOOLEAN, customer_code VARCHAR, customer VARCHAR, "
                 f"market VARCHAR, sub_zone VARCHAR, region VARCHAR, platform VARCHAR, channel VARCHAR, "
@@ -570,3 +577,30 @@ def test_product_filter_matches_a_name_in_every_variant_or_one_code(warehouse):
     assert by_name[0]["line"] == "gross_sales" and by_name[0]["this_year"] is not None
     assert by_name == by_code  # Raptor has one variant, P2, in the fixture
     assert other[0]["this_year"] != by_name[0]["this_year"]
+
+
+def test_questions_without_a_product_read_the_category_rollup():
+    from queries.runner import resolved
+
+    kpis = catalog()["kpis"]
+    assert "agg_customer_category_yearly" in resolved(kpis, {"fiscal_year": 2021}).sql
+    assert "agg_customer_product_yearly" not in resolved(kpis, {"fiscal_year": 2021}).sql
+    assert "agg_customer_product_yearly" in resolved(kpis, {"fiscal_year": 2021, "product": "Raptor"}).sql
+    by_dimension = catalog()["sales_by_dimension"]
+    assert "agg_customer_category_yearly" in resolved(by_dimension, {"dimension": "category"}).sql
+    assert "agg_customer_product_yearly" in resolved(by_dimension, {"dimension": "product"}).sql
+    assert catalog()["top_products"].rollup is None  # it ranks products
+
+
+def test_rollup_and_product_table_give_the_same_answer(warehouse):
+    """The same question on both tables: a product filter naming every product
+    reads the product table, and must agree with the rollup's answer."""
+    rolled = run(warehouse, "sales_by_dimension", fiscal_year=2021, dimension="customer").to_pylist()
+    assert rolled and all(r["member"] for r in rolled)
+    by_product = {p: run(warehouse, "sales_by_dimension", fiscal_year=2021, dimension="customer", product=p)
+                  for p in ("P1", "P2", "P3")}
+    summed = {}
+    for table in by_product.values():
+        for row in table.to_pylist():
+            summed[row["member"]] = summed.get(row["member"], 0) + (row["net_sales"] or 0)
+    assert {r["member"]: pytest.approx(r["net_sales"]) for r in rolled} == summed
