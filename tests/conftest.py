@@ -48,11 +48,7 @@ def sample_adhoc(tmp_path_factory) -> Path:
 
 
 def refresh_into(spark, source: Path, db: Path, **settings):
-    from etl.config import Settings
-    from etl.pipeline import refresh
-
-    return refresh(str(source), Settings.from_env(warehouse_url=f"duckdb:///{db}", **settings),
-                   show=lambda line: None, spark=spark)
+    return refresh_into_url(spark, source, f"duckdb:///{db}", **settings)
 
 
 def _loaded_warehouse(spark, source: Path, folder: Path):
@@ -74,3 +70,49 @@ def full_warehouse(spark, sample_full, tmp_path_factory):
 def adhoc_warehouse(spark, sample_adhoc, tmp_path_factory):
     """The ad-hoc sample refreshed into a DuckDB warehouse."""
     yield from _loaded_warehouse(spark, sample_adhoc, tmp_path_factory.mktemp("wh-adhoc"))
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL 15 server for the Redshift backend (tests/warehouse/README.md):
+    stock redshift_connector made to talk to it by the test-only shim. Without
+    PostgreSQL the tests skip locally and fail in CI."""
+    from tests.warehouse import redshift_shim
+    from tests.warehouse.postgres import PASSWORD, PostgresMissing, remove, start_server
+
+    try:
+        server = start_server()
+    except PostgresMissing as exc:
+        if os.environ.get("CI"):
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+    redshift_shim.install()
+    previous = os.environ.get("BIMS_REDSHIFT_PASSWORD")
+    os.environ["BIMS_REDSHIFT_PASSWORD"] = PASSWORD
+    try:
+        yield server
+    finally:
+        if previous is None:
+            os.environ.pop("BIMS_REDSHIFT_PASSWORD", None)
+        else:
+            os.environ["BIMS_REDSHIFT_PASSWORD"] = previous
+        remove(server)
+
+
+def refresh_into_url(spark, source: Path, url: str, **settings):
+    from etl.config import Settings
+    from etl.pipeline import refresh
+
+    return refresh(str(source), Settings.from_env(warehouse_url=url, **settings), show=lambda line: None, spark=spark)
+
+
+@pytest.fixture(scope="session")
+def redshift_warehouse(spark, sample_full, postgres):
+    """The full sample refreshed into the PostgreSQL-backed Redshift warehouse."""
+    from warehouse.redshift import RedshiftWarehouse
+
+    url = postgres.url
+    refresh_into_url(spark, sample_full, url)
+    warehouse = RedshiftWarehouse(url)
+    yield warehouse
+    warehouse.close()

@@ -2,7 +2,9 @@
 
 `connect(url)` returns the backend a URL names: `duckdb:///relative/path` or
 `duckdb:////absolute/path` (as SQLAlchemy writes them) for the embedded
-default.
+default; `redshift://USER@HOST:PORT/DB` for Amazon Redshift (password in
+BIMS_REDSHIFT_PASSWORD, redshift_connector options as URL query parameters:
+see warehouse/redshift.py).
 """
 from __future__ import annotations
 
@@ -23,7 +25,12 @@ def connect(url: str | None = None) -> Warehouse:
         from warehouse.duckdb import DuckDBWarehouse
 
         return DuckDBWarehouse.from_url(url)
-    raise WarehouseError(f"unknown warehouse URL {url!r}: use duckdb:///path/to/file.duckdb")
+    if url.startswith("redshift://"):
+        from warehouse.redshift import RedshiftWarehouse
+
+        return RedshiftWarehouse.from_url(url)
+    raise WarehouseError(f"unknown warehouse URL {url!r}: use duckdb:///path/to/file.duckdb "
+                         "or redshift://USER@HOST:PORT/DB")
 
 
 __all__ = ["connect", "warehouse_url", "Publication", "Warehouse", "WarehouseError", "WarehouseUnavailable"]

@@ -54,7 +54,15 @@ class PostgresServer:
     @property
     def url(self) -> str:
         """The BIMS_WAREHOUSE URL of this server (password in BIMS_REDSHIFT_PASSWORD)."""
-        return f"redshift://{USER}@{self.host}:{self.port}/{DATABASE}?ssl=false"
+        return self.url_of(DATABASE)
+
+    def url_of(self, database: str) -> str:
+        return f"redshift://{USER}@{self.host}:{self.port}/{database}?ssl=false"
+
+    def new_database(self, name: str) -> str:
+        """A new, empty database; its URL."""
+        self.psql(f'CREATE DATABASE "{name}" OWNER {USER}')
+        return self.url_of(name)
 
     @property
     def data(self) -> Path:
@@ -95,7 +103,7 @@ def start_server() -> PostgresServer:
                 "-E", "UTF8", "--locale=C")
     server.start()
     server.psql(f"CREATE ROLE {USER} LOGIN SUPERUSER PASSWORD '{PASSWORD}'")
-    server.psql(f"CREATE DATABASE {DATABASE} OWNER {USER}")
+    server.new_database(DATABASE)
     return server
 
 
