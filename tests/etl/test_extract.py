@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import os
-import socket
 import subprocess
 import sys
 from functools import reduce
@@ -32,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 from etl.extract import SourceError, extract  # noqa: E402
 from etl.generate import generate  # noqa: E402
 from etl.schema import TABLES  # noqa: E402
+from tests.moto_s3 import moto_s3  # noqa: E402
 
 REQUIRED = ["dim_customer", "dim_product", "fact_sales_monthly", "gross_price", "manufacturing_cost",
             "pre_invoice_deductions"]
@@ -76,35 +76,11 @@ def rows(frame: DataFrame, *columns: str) -> list[tuple]:
 BUCKET = "bims-test"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def s3():
     """moto's S3 on a loopback port, with the AWS variables pointing at it."""
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    env = pytest.MonkeyPatch()
-    env.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
-    env.setenv("AWS_ACCESS_KEY_ID", "testing")
-    env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    env.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    env.delenv("AWS_PROFILE", raising=False)
-    env.delenv("AWS_SESSION_TOKEN", raising=False)
-    try:
-        import boto3
-
-        boto3.client("s3").create_bucket(Bucket=BUCKET)
+    with moto_s3(BUCKET):
         yield
-    finally:
-        env.undo()
-        server.stop()
 
 
 @pytest.fixture(scope="module")
