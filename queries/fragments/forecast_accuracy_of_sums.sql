@@ -4,4 +4,4 @@ accuracy AS (
            abs_error / NULLIF(forecast_quantity, 0) AS abs_error_pct,
            CASE WHEN forecast_quantity > 0 THEN GREATEST(0, 1 - abs_error / forecast_quantity) END AS forecast_accuracy
     FROM sums
-),
+)
