@@ -229,3 +229,23 @@ def test_a_missing_warehouse_shows_a_banner_not_a_traceback(page, live_url, on_w
         assert "make run" in page.locator(".unavailable").inner_text()
         assert "Traceback" not in page.content()
     assert data.status()[0]
+
+
+def test_pages_kpis_and_export_from_the_redshift_warehouse(page, live_url, on_warehouse, redshift_warehouse,
+                                                          tmp_path):
+    """The same checks with the dashboard reading the Redshift backend (over
+    PostgreSQL, tests/warehouse/README.md)."""
+    with on_warehouse(redshift_warehouse.url):
+        test_every_page_loads_without_console_errors(page, live_url, tmp_path)
+        test_fiscal_year_and_market_drive_the_kpis(page, live_url, redshift_warehouse)
+        test_export_holds_exactly_the_rows_shown(page, live_url, redshift_warehouse)
+
+
+def test_a_redshift_server_that_is_down_shows_the_banner(page, live_url, on_warehouse, postgres):
+    from tests.warehouse.postgres import free_port
+
+    with on_warehouse(f"redshift://bims@127.0.0.1:{free_port()}/bims?ssl=false"):
+        page.goto(live_url + "/")
+        wait_until_settled(page)
+        assert "cannot be reached" in page.locator(f"#{ids.BANNER}").inner_text()
+        assert "Traceback" not in page.content()
