@@ -41,7 +41,9 @@ from warehouse.base import (
 
 DEFAULT_PORT = 5439
 # Rows per INSERT statement (fewer for wide tables: a statement binds at most
-# 32767 parameters).
+# 32767 parameters). Measured against the loopback PostgreSQL 15, 5,000 rows x
+# 13 columns: 500-row INSERTs 0.07 s, executemany 0.14 s (0.49 s and 0.24 s
+# without TCP_NODELAY); over a network to Redshift the gap is the round trips.
 INSERT_BATCH_ROWS = 500
 MAX_PARAMETERS = 30000
 # Tables larger than this go through S3 + COPY when staging is configured.

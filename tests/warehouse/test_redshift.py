@@ -259,3 +259,17 @@ def test_every_named_query_answers_as_duckdb_does(redshift_warehouse, full_wareh
     got = run(redshift_warehouse, name, **params).to_pandas()
     expected = run(full_warehouse, name, **params).to_pandas()
     same_answer(got, expected, f"{name} {params}")
+
+
+def test_connections_send_statements_without_nagle_delay(postgres):
+    """redshift_connector leaves Nagle's algorithm on: a statement written in
+    several packets would wait ~40 ms for the server's delayed ACK."""
+    import socket
+
+    warehouse = RedshiftWarehouse(postgres.url)
+    try:
+        warehouse.read("SELECT 1")
+        sock = warehouse._reader()._usock
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    finally:
+        warehouse.close()
