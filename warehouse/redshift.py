@@ -237,7 +237,7 @@ class RedshiftWarehouse(Warehouse):
             from warehouse.s3_staging import upload_parquet_folder
 
             name = staging[:-len(STAGING_SUFFIX)]
-            uri = upload_parquet_folder(folder, f"{s3_prefix.rstrip('/')}/{run_id}/{name}")
+            uri = upload_parquet_folder(folder, f"{s3_prefix.rstrip('/')}/{run_id}", name=name)
             cursor.execute(copy_from_s3(staging, uri, iam_role))
             return
         insert_rows(cursor, staging, table.column_names,

@@ -231,13 +231,16 @@ def test_a_missing_warehouse_shows_a_banner_not_a_traceback(page, live_url, on_w
     assert data.status()[0]
 
 
-def test_pages_kpis_and_export_from_the_redshift_warehouse(page, live_url, on_warehouse, redshift_warehouse,
-                                                          tmp_path):
+def test_the_browser_checks_pass_on_the_redshift_warehouse(page, live_url, on_warehouse, redshift_warehouse,
+                                                           tmp_path):
     """The same checks with the dashboard reading the Redshift backend (over
     PostgreSQL, tests/warehouse/README.md)."""
     with on_warehouse(redshift_warehouse.url):
         test_every_page_loads_without_console_errors(page, live_url, tmp_path)
         test_fiscal_year_and_market_drive_the_kpis(page, live_url, redshift_warehouse)
+        test_drill_region_market_customer_and_back_with_the_breadcrumb(page, live_url, redshift_warehouse)
+        test_a_shared_link_opens_the_same_filters_and_back_works(page, live_url)
+        test_unknown_values_in_a_link_are_ignored(page, live_url)
         test_export_holds_exactly_the_rows_shown(page, live_url, redshift_warehouse)
 
 

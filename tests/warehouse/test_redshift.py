@@ -9,6 +9,7 @@ import threading
 import time
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from etl.schema import OUTPUT_TABLES
@@ -273,3 +274,47 @@ def test_connections_send_statements_without_nagle_delay(postgres):
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
     finally:
         warehouse.close()
+
+
+class RecordingCursor:
+    """Redshift itself cannot run here: a cursor that records the statements
+    the loader sends, to check the COPY path end to end up to the server."""
+
+    def __init__(self):
+        self.statements = []
+
+    def execute(self, sql, params=None):
+        self.statements.append(sql)
+
+
+def test_a_large_table_is_staged_on_s3_and_copied(tmp_path, monkeypatch):
+    import boto3
+    import pyarrow.parquet as pq
+
+    from tests.moto_s3 import moto_s3
+    from warehouse.redshift import RedshiftWarehouse
+    from warehouse.redshift_dialect import copy_from_s3
+
+    folder = tmp_path / "agg_customer_product_yearly"
+    folder.mkdir()
+    table = pa.table({"fiscal_year": [2021, 2022, 2022], "net_sales": [1.0, 2.0, 3.0]})
+    pq.write_table(table, folder / "part-00000.parquet")
+    (folder / "_SUCCESS").touch()
+    role = "arn:aws:iam::123456789012:role/bims-copy"
+    with moto_s3("bims-staging"):
+        monkeypatch.setenv("BIMS_S3_STAGING", "s3://bims-staging/refreshes")
+        monkeypatch.setenv("BIMS_REDSHIFT_IAM_ROLE", role)
+        monkeypatch.setenv("BIMS_REDSHIFT_COPY_ROWS", "2")  # 3 rows: the COPY path
+        cursor = RecordingCursor()
+        RedshiftWarehouse._load(None, cursor, "agg_customer_product_yearly__staging", str(folder), table, "run-7")
+        keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket="bims-staging")["Contents"]]
+    uri = "s3://bims-staging/refreshes/run-7/agg_customer_product_yearly/"
+    assert keys == ["refreshes/run-7/agg_customer_product_yearly/part-00000.parquet"]
+    assert cursor.statements == [copy_from_s3("agg_customer_product_yearly__staging", uri, role)]
+    assert "FORMAT AS PARQUET" in cursor.statements[0] and role in cursor.statements[0]
+
+    # Below the threshold the same table goes in by parameterised INSERTs.
+    monkeypatch.setenv("BIMS_REDSHIFT_COPY_ROWS", "100")
+    cursor = RecordingCursor()
+    RedshiftWarehouse._load(None, cursor, "agg_customer_product_yearly__staging", str(folder), table, "run-7")
+    assert all(s.startswith("INSERT INTO") for s in cursor.statements) and "%s" in cursor.statements[0]
