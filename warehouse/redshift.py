@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import logging
 import os
 import threading
 from typing import Sequence
@@ -38,6 +39,8 @@ from warehouse.base import (
     META_TABLES, RUN_COLUMNS, RUN_TABLE_COLUMNS, Publication, Warehouse, WarehouseError, WarehouseUnavailable,
 )
 from warehouse.redshift_socket import tcp_nodelay
+
+log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 5439
 # Rows per INSERT statement (fewer for wide tables: a statement binds at most
@@ -234,11 +237,20 @@ class RedshiftWarehouse(Warehouse):
         threshold = int(os.environ.get("BIMS_REDSHIFT_COPY_ROWS", DEFAULT_COPY_ROWS))
         if s3_prefix and iam_role and table.num_rows > threshold:
             from warehouse.redshift_dialect import copy_from_s3
-            from warehouse.s3_staging import upload_parquet_folder
+            from warehouse.s3_staging import remove, upload_parquet_folder
 
             name = staging[:-len(STAGING_SUFFIX)]
             uri = upload_parquet_folder(folder, f"{s3_prefix.rstrip('/')}/{run_id}", name=name)
-            cursor.execute(copy_from_s3(staging, uri, iam_role))
+            try:
+                cursor.execute(copy_from_s3(staging, uri, iam_role))
+            finally:
+                # The rows are in the staging table (or the load failed): the
+                # files have done their job. A failure to delete only leaves
+                # them to the prefix's lifecycle rule.
+                try:
+                    remove(uri)
+                except Exception as exc:  # noqa: BLE001
+                    log.warning("could not delete the staged files %s: %s", uri, exc)
             return
         insert_rows(cursor, staging, table.column_names,
                     zip(*(table.column(c).to_pylist() for c in table.column_names)))

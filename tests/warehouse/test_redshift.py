@@ -306,10 +306,17 @@ def test_a_large_table_is_staged_on_s3_and_copied(tmp_path, monkeypatch):
         monkeypatch.setenv("BIMS_REDSHIFT_IAM_ROLE", role)
         monkeypatch.setenv("BIMS_REDSHIFT_COPY_ROWS", "2")  # 3 rows: the COPY path
         cursor = RecordingCursor()
+        uploaded = []
+        cursor.execute = lambda sql, params=None: (  # what S3 holds when the COPY runs
+            cursor.statements.append(sql),
+            uploaded.extend(o["Key"] for o in boto3.client("s3").list_objects_v2(
+                Bucket="bims-staging").get("Contents", [])))
         RedshiftWarehouse._load(None, cursor, "agg_customer_product_yearly__staging", str(folder), table, "run-7")
-        keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket="bims-staging")["Contents"]]
+        left = boto3.client("s3").list_objects_v2(Bucket="bims-staging").get("Contents", [])
     uri = "s3://bims-staging/refreshes/run-7/agg_customer_product_yearly/"
-    assert keys == ["refreshes/run-7/agg_customer_product_yearly/part-00000.parquet"]
+    assert uploaded == ["refreshes/run-7/agg_customer_product_yearly/part-00000.parquet"]
+    # deleted once copied (pyarrow leaves an empty marker of the parent, outside the COPY's prefix)
+    assert [o["Key"] for o in left if o["Key"].startswith("refreshes/run-7/agg")] == []
     assert cursor.statements == [copy_from_s3("agg_customer_product_yearly__staging", uri, role)]
     assert "FORMAT AS PARQUET" in cursor.statements[0] and role in cursor.statements[0]
 
