@@ -191,8 +191,9 @@ def _run(name: str, params: dict, refresh: Refresh) -> pd.DataFrame:
     try:
         table = run(_warehouse(), name, allowed=_allowed(refresh.run_id), missing=set(refresh.missing), **params)
     except QueryError as exc:
-        if unavailable(name):
-            raise DataUnavailable(f"Not available for this data: {unavailable(name)}.") from exc
+        reason = unavailable(name)
+        if reason:
+            raise DataUnavailable(f"Not available for this data: {reason}.") from exc
         raise
     except WarehouseError as exc:
         raise DataUnavailable(_unavailable_message(exc)) from exc

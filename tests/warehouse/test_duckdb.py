@@ -7,13 +7,13 @@ import signal
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 
 import pandas as pd
 import pytest
 
 from etl.schema import OUTPUT_TABLES
+from tests.warehouse.readers import read_during
 from tests.conftest import ROOT, refresh_into
 from warehouse import WarehouseError, WarehouseUnavailable, connect
 from warehouse.duckdb import DuckDBWarehouse, path_from_url
@@ -163,24 +163,7 @@ def test_readers_see_old_or_new_data_during_a_refresh(spark, sample_full, loaded
     db = fresh_copy(spark, sample_full, root / "readers")
     before = net_sales(db)
     reader = DuckDBWarehouse(db)
-    seen, errors = [], []
-    done = threading.Event()
-
-    def read_continuously():
-        while not done.is_set():
-            try:
-                seen.append(reader.read(NET_SALES).column(0)[0].as_py())
-            except Exception as exc:  # noqa: BLE001 - any error fails the test
-                errors.append(exc)
-            time.sleep(0.02)
-
-    thread = threading.Thread(target=read_continuously)
-    thread.start()
-    try:
-        refresh_into(spark, changed, db)
-    finally:
-        done.set()
-        thread.join()
+    seen, errors = read_during(reader, NET_SALES, lambda: refresh_into(spark, changed, db), pause=0.02)
     after = net_sales(db)
     assert not errors
     assert after > before

@@ -15,6 +15,7 @@ import pytest
 from etl.schema import OUTPUT_TABLES
 from queries.catalog import catalog
 from queries.runner import run
+from tests.warehouse.readers import read_during
 from tests.conftest import refresh_into_url
 from tests.warehouse.postgres import free_port
 from tests.warehouse.test_duckdb import with_prices_raised
@@ -146,24 +147,7 @@ def test_readers_see_old_or_new_data_during_a_refresh(spark, sample_full, change
     refresh_into_url(spark, sample_full, database)
     before = net_sales(database)
     reader = RedshiftWarehouse(database)
-    seen, errors = [], []
-    done = threading.Event()
-
-    def read_continuously():
-        while not done.is_set():
-            try:
-                seen.append(reader.read(NET_SALES).column(0)[0].as_py())
-            except Exception as exc:  # noqa: BLE001 - any error fails the test
-                errors.append(exc)
-            time.sleep(0.01)
-
-    thread = threading.Thread(target=read_continuously)
-    thread.start()
-    try:
-        refresh_into_url(spark, changed, database)
-    finally:
-        done.set()
-        thread.join()
+    seen, errors = read_during(reader, NET_SALES, lambda: refresh_into_url(spark, changed, database), pause=0.01)
     after = net_sales(database)
     assert not errors
     assert after > before
