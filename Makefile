@@ -11,11 +11,13 @@ run: $(STAMP) sample refresh
 	@echo; echo "P&L of the latest complete fiscal year (python -m queries run pnl):"
 	@$(PY) -m queries run pnl
 	@echo
+	@$(PY) -m dashboard users demo
 	@$(MAKE) --no-print-directory dashboard
 
-# The dashboard on http://127.0.0.1:8050 (production: gunicorn dashboard.app:server).
+# The dashboard on http://127.0.0.1:8050, in development mode unless BIMS_ENV
+# says otherwise (production: gunicorn dashboard.app:server with BIMS_SECRET_KEY).
 dashboard: $(STAMP)
-	$(PY) -m dashboard --host 127.0.0.1 --port 8050
+	BIMS_ENV=$${BIMS_ENV:-development} $(PY) -m dashboard --host 127.0.0.1 --port 8050
 
 test: $(STAMP)
 	$(PY) -m pytest

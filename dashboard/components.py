@@ -13,7 +13,22 @@ GRAPH_CONFIG = {"displaylogo": False, "responsive": True,
                 "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d", "toggleSpikelines"]}
 
 
-def navbar(pages) -> dbc.Navbar:
+def user_menu(user) -> html.Div | None:
+    """Who is signed in, their role, and sign-out (a POST form: a link could be
+    followed by another site)."""
+    if user is None:
+        return None
+    return html.Div([
+        html.I(className="bi bi-person-circle me-1"),
+        html.Span(user.username, id=ids.USER_NAME),
+        html.Span(user.account.role, className="user-role ms-1 me-2"),
+        html.Form(html.Button([html.I(className="bi bi-box-arrow-right me-1"), "Sign out"], type="submit",
+                              id=ids.SIGN_OUT, className="btn btn-link sign-out"),
+                  action="/logout", method="POST"),
+    ], className="user-menu d-flex align-items-center ms-2")
+
+
+def navbar(pages, user=None) -> dbc.Navbar:
     links = [dbc.NavItem(dbc.NavLink([html.I(className=f"bi bi-{p['icon']} me-1"), p["name"]],
                                      href=p["path"], id=ids.nav_link(p["module"].rsplit(".", 1)[-1]),
                                      active="exact"))
@@ -27,6 +42,7 @@ def navbar(pages) -> dbc.Navbar:
             html.Span(id=ids.REFRESH_INFO, className="refresh-info me-3"),
             dbc.Button(html.I(className="bi bi-circle-half"), id=ids.THEME_TOGGLE, color="link",
                        className="theme-toggle", title="Light or dark theme", n_clicks=0),
+            user_menu(user),
         ], className="d-flex align-items-center"),
     ], fluid=True), id=ids.NAVBAR, className="bims-navbar mb-3", color="dark", dark=True,
                       expand="lg")
@@ -142,7 +158,9 @@ def page(name: str, title: str, query: dict, body, with_params: bool = False) ->
     except data.DataUnavailable as exc:
         return html.Div([html.H1(title, className="page-title"), unavailable(str(exc))])
     filters = page_state["filters"]
-    scope = " · ".join(str(filters[f]) for f in state.FILTERS[1:] if filters.get(f)) or "All markets and products"
+    limit = data.scope_label()
+    everything = f"All of your data ({limit})" if limit else "All markets and products"
+    scope = " · ".join(str(filters[f]) for f in state.FILTERS[1:] if filters.get(f)) or everything
     return html.Div([
         dcc.Store(id=ids.page_state(name), data=page_state),
         html.Div([html.H1(title, className="page-title"),

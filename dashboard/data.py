@@ -2,9 +2,16 @@
 
 Pages and callbacks never see SQL: they ask for a named query of `queries/`
 with filter values, and get a pandas DataFrame. Results are memoised with
-flask-caching under a key made of the query, its parameters and the run id
-of the latest successful refresh, so a refresh invalidates the cache without
-a restart (the run id itself is looked up at most every few seconds).
+flask-caching under a key made of the query, its parameters, the markets
+the user may see and the run id of the latest successful refresh, so a
+refresh invalidates the cache without a restart (the run id itself is looked
+up at most every few seconds) and users with different scopes never share a
+result.
+
+Row-level security lives here: inside a request, every query is limited to
+the signed-in user's markets (their regions' markets plus their markets), and
+filter values are checked against what that user may see. Outside a request
+(the server warming its cache, a script) there is no user and no limit.
 """
 from __future__ import annotations
 
@@ -16,11 +23,13 @@ import time
 from dataclasses import dataclass
 
 import pandas as pd
+from flask import has_request_context
 from flask_caching import Cache
+from flask_login import current_user
 
 from dashboard.config import DashboardSettings
 from queries.catalog import catalog
-from queries.runner import FILTERS, QueryError, allowed_values, run, unavailable_reason
+from queries.runner import FILTERS, QueryError, allowed_values, run, scope_value, unavailable_reason
 from warehouse import Warehouse, WarehouseError, connect
 
 log = logging.getLogger(__name__)
@@ -33,6 +42,19 @@ RUN_ID_TTL_SECONDS = 2.0
 class DataUnavailable(Exception):
     """The warehouse cannot answer: unreachable, not loaded yet, or lacking a source.
     The message is written for the person looking at the dashboard."""
+
+
+class NotSignedIn(DataUnavailable):
+    """A request without a signed-in user asked for data (the sign-in gate
+    refuses those first; this is the second line)."""
+
+    def __init__(self):
+        super().__init__("Sign in to see data.")
+
+
+# The filters whose values belong to markets: a limited user may pick only theirs.
+SCOPED_FILTERS = ("region", "sub_zone", "market", "customer", "channel", "platform")
+IN_SCOPE = "the data you may see"
 
 
 @dataclass(frozen=True)
@@ -119,7 +141,8 @@ def _key(*parts) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _cache_get(key: str):
+def cache_get(key: str):
+    """The cached value, or None (also when the cache itself fails)."""
     try:
         return cache.get(key)
     except Exception as exc:  # noqa: BLE001 - any backend's failure
@@ -127,9 +150,9 @@ def _cache_get(key: str):
         return None
 
 
-def _cache_set(key: str, value) -> None:
+def cache_set(key: str, value, timeout: int | None = None) -> None:
     try:
-        cache.set(key, value)
+        cache.set(key, value, timeout=timeout)
     except Exception as exc:  # noqa: BLE001
         log.warning("the cache cannot be written: %s", exc)
 
@@ -143,27 +166,55 @@ def _cached(key: str, compute):
     page asking for the same answer at once wait for one computation instead
     of each running the query. A cache that fails (Redis down) is passed by:
     the answer comes from the warehouse."""
-    value = _cache_get(key)
+    value = cache_get(key)
     if value is not None:
         return value
     with _computing_lock:
         lock = _computing.setdefault(key, threading.Lock())
     try:
         with lock:
-            value = _cache_get(key)  # computed by the caller we waited for
+            value = cache_get(key)  # computed by the caller we waited for
             if value is None:
                 value = compute()
-                _cache_set(key, value)
+                cache_set(key, value)
     finally:
         with _computing_lock:
             _computing.pop(key, None)
     return value
 
 
-def _allowed(run_id: str):
+def _allowed(run_id: str, markets: frozenset | None):
     def allowed(name: str) -> list:
+        if markets is not None and name in SCOPED_FILTERS:
+            mine = _query("customer_hierarchy", {}, markets)
+            values = set(mine[name]) | (set(mine["customer_code"]) if name == "customer" else set())
+            return sorted(v for v in values if v is not None)
         return _cached("allowed:" + _key(run_id, name), lambda: allowed_values(_warehouse(), name))
     return allowed
+
+
+def scope_label() -> str | None:
+    """What the signed-in user is limited to, in words (None: no limit)."""
+    if not has_request_context() or not getattr(current_user, "is_authenticated", False):
+        return None
+    account = current_user.account
+    return ", ".join([*account.regions, *account.markets]) if account.limited else None
+
+
+def markets_in_scope() -> frozenset | None:
+    """The markets the signed-in user may see (None: every market)."""
+    if not has_request_context():
+        return None
+    if not getattr(current_user, "is_authenticated", False):
+        raise NotSignedIn()
+    account = current_user.account
+    if not account.limited:
+        return None
+    markets = set(account.markets)
+    if account.regions:
+        everyone = _query("customer_hierarchy", {}, None)
+        markets |= set(everyone.loc[everyone["region"].isin(account.regions), "market"])
+    return frozenset(markets)
 
 
 def unavailable(name: str) -> str | None:
@@ -176,20 +227,27 @@ def takes(name: str) -> tuple[str, ...]:
 
 
 def query(name: str, **params) -> pd.DataFrame:
-    """A named query's answer for these filter values (empty values are no filter).
+    """A named query's answer for these filter values (empty values are no
+    filter), limited to the markets the signed-in user may see.
 
-    Raises QueryError for a value the warehouse does not hold, DataUnavailable
-    when the warehouse cannot answer."""
+    Raises QueryError for a value the warehouse (or the user's scope) does not
+    hold, DataUnavailable when the warehouse cannot answer."""
+    return _query(name, params, markets_in_scope())
+
+
+def _query(name: str, params: dict, markets: frozenset | None) -> pd.DataFrame:
     taken = set(takes(name))
     params = {k: v for k, v in params.items() if k in taken and v not in (None, "")}
     refresh = latest_refresh()
-    key = "query:" + _key(name, params, refresh.run_id, refresh.latest_run_id)
-    return _cached(key, lambda: _run(name, params, refresh))
+    key = "query:" + _key(name, params, scope_value(markets), refresh.run_id, refresh.latest_run_id)
+    return _cached(key, lambda: _run(name, params, refresh, markets))
 
 
-def _run(name: str, params: dict, refresh: Refresh) -> pd.DataFrame:
+def _run(name: str, params: dict, refresh: Refresh, markets: frozenset | None) -> pd.DataFrame:
     try:
-        table = run(_warehouse(), name, allowed=_allowed(refresh.run_id), missing=set(refresh.missing), **params)
+        table = run(_warehouse(), name, allowed=_allowed(refresh.run_id, markets), missing=set(refresh.missing),
+                    markets_in_scope=markets, holder=IN_SCOPE if markets is not None else "the warehouse",
+                    **params)
     except QueryError as exc:
         reason = unavailable(name)
         if reason:
@@ -205,7 +263,7 @@ def options(name: str) -> list:
     if name not in FILTERS:
         raise KeyError(name)
     try:
-        return _allowed(latest_refresh().run_id)(name)
+        return _allowed(latest_refresh().run_id, markets_in_scope())(name)
     except WarehouseError as exc:
         raise DataUnavailable(_unavailable_message(exc)) from exc
 

@@ -17,6 +17,8 @@ RESET = "reset-filters"
 NAVBAR = "navbar"
 NAV_TOGGLER = "navbar-toggler"   # the menu button on narrow screens
 NAV_COLLAPSE = "navbar-collapse"
+USER_NAME = "user-name"
+SIGN_OUT = "sign-out"
 
 
 def filter_control(name: str) -> str:
@@ -69,3 +71,11 @@ def export(page: str, name: str) -> dict:
 
 def download(page: str, name: str) -> dict:
     return {"type": "download", "page": page, "name": name}
+
+
+# The Users page (admins only).
+USERS_TABLE = "users-table"
+USER_FORM = {name: f"user-form-{name}" for name in ("username", "role", "regions", "markets", "password")}
+USER_SAVE = "user-save"
+USER_REMOVE = "user-remove"
+USER_FEEDBACK = "user-feedback"

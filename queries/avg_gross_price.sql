@@ -1,4 +1,5 @@
 -- Average gross (list) price per product over its variants in a fiscal year, against the year before.
+-- scope: global
 WITH prices AS (
     SELECT fiscal_year, division, segment, category, product,
            AVG(gross_price) AS avg_gross_price,

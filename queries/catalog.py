@@ -6,6 +6,12 @@ year (`-- fiscal_year: optional`), and may pull in a shared fragment from
 `fragments/` with a line `-- include: NAME.sql` (fixed SQL text, never values).
 Values are bound as parameters, written `:name` in the files and translated to
 the warehouse's own placeholder here.
+
+Row-level security: a query over market-level data includes the
+customer_filters fragment, whose `:markets_in_scope` limits it to the markets
+a user may see; a query over data that belongs to no market (product prices,
+refresh metadata) says `-- scope: global`. Any other query is refused to a
+user limited to some markets.
 """
 from __future__ import annotations
 
@@ -20,6 +26,8 @@ FRAGMENT_DIR = QUERY_DIR / "fragments"
 _INCLUDE = re.compile(r"^\s*--\s*include:\s*(\S+)\s*$", re.MULTILINE)
 _DEFAULT = re.compile(r"^--\s*default\s+(\w+):\s*(\S+)\s*$", re.MULTILINE)
 _PARAM = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
+# Bound by the runner from the user's scope, never given as a filter.
+SCOPE_PARAM = "markets_in_scope"
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,9 @@ class NamedQuery:
     # A smaller table with the same columns to read instead of the customer x
     # product one when no product is asked for (`-- rollup: TABLE`).
     rollup: str | None = None
+    # Limited to the markets in :markets_in_scope; or holding no market-level data.
+    scoped: bool = False
+    scope_global: bool = False
 
 
 def _resolve_includes(sql: str) -> str:
@@ -54,7 +65,8 @@ def parse(name: str, text: str) -> NamedQuery:
     if not first.startswith("--"):
         raise ValueError(f"queries/{name}.sql must start with a comment saying what it answers")
     sql = _resolve_includes(text)
-    params = tuple(dict.fromkeys(_PARAM.findall(_strip_comments(sql))))
+    found = tuple(dict.fromkeys(_PARAM.findall(_strip_comments(sql))))
+    params = tuple(p for p in found if p != SCOPE_PARAM)
     return NamedQuery(
         name=name,
         description=first.lstrip("- ").strip(),
@@ -66,6 +78,8 @@ def parse(name: str, text: str) -> NamedQuery:
         uses=_listed("uses", text),
         dimensions=_listed("dimensions", text),
         rollup=(_listed("rollup", text) or (None,))[0],
+        scoped=SCOPE_PARAM in found,
+        scope_global=_listed("scope", text) == ("global",),
     )
 
 

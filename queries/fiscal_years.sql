@@ -1,4 +1,5 @@
 -- The fiscal years in the warehouse, with how many months of actuals each has and whether it is complete.
+-- scope: global
 SELECT fiscal_year, months_with_actuals,
        CASE WHEN months_with_actuals = 12 THEN TRUE ELSE FALSE END AS complete,
        CASE WHEN forecast_quantity > 0 THEN TRUE ELSE FALSE END AS has_forecasts

@@ -1,4 +1,5 @@
 -- Average gross price by fiscal year, per category (or per product when a category is chosen), across every year.
+-- scope: global
 SELECT fiscal_year, division, segment, category, member,
        AVG(gross_price) AS avg_gross_price,
        COUNT(*) AS products

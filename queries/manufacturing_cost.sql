@@ -1,4 +1,5 @@
 -- Unit manufacturing cost per product in a fiscal year: the N highest and the N lowest.
+-- scope: global
 -- default n: 5
 WITH costs AS (
     SELECT fiscal_year, product_code, division, segment, category, product, variant,

@@ -1,4 +1,5 @@
 -- The latest refreshes: when, status, rows read, rejected and written, how long, and why a failed one failed.
+-- scope: global
 -- default n: 10
 SELECT run_id, started_at, finished_at, status, source, layout, fiscal_years, missing_tables,
        rows_read, rows_rejected, rows_written, seconds, message

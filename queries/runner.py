@@ -11,7 +11,7 @@ from typing import Callable
 
 import pyarrow as pa
 
-from queries.catalog import NamedQuery, bind, catalog
+from queries.catalog import SCOPE_PARAM, NamedQuery, bind, catalog
 from warehouse import Warehouse
 
 # Measures a top-N query can rank by (the summed measures of the brief).
@@ -84,11 +84,13 @@ def default_fiscal_year(warehouse: Warehouse) -> int | None:
 AllowedValues = Callable[[str], list]
 
 
-def check_params(warehouse: Warehouse, query: NamedQuery, given: dict, allowed: AllowedValues | None = None) -> dict:
+def check_params(warehouse: Warehouse, query: NamedQuery, given: dict, allowed: AllowedValues | None = None,
+                 holder: str = "the warehouse") -> dict:
     """The values to bind: given values checked, defaults filled in.
 
     `allowed(name)` lists a filter's valid values; by default it asks the
-    warehouse (the dashboard passes a cached one)."""
+    warehouse (the dashboard passes a cached one, limited to the user's scope,
+    and names that scope as the `holder` of the values)."""
     allowed = allowed or (lambda name: allowed_values(warehouse, name))
     given = {k: v for k, v in given.items() if v is not None}
     not_taken = [k for k in given if k not in query.params]
@@ -113,7 +115,7 @@ def check_params(warehouse: Warehouse, query: NamedQuery, given: dict, allowed: 
         else:
             valid = allowed(name)
             if value not in valid:
-                raise QueryError(f"{_flag(name)} {raw!r} is not in the warehouse; valid values: "
+                raise QueryError(f"{_flag(name)} {raw!r} is not in {holder}; valid values: "
                                  + ", ".join(map(str, valid)))
         values[name] = value
     for name, default in query.defaults.items():
@@ -159,17 +161,36 @@ def resolved(query: NamedQuery, values: dict) -> NamedQuery:
     return query
 
 
+def scope_value(markets) -> str | None:
+    """:markets_in_scope as bound: '|India|Japan|' (matched with POSITION, which
+    every warehouse has, unlike array parameters), or None for every market."""
+    if markets is None:
+        return None
+    if any("|" in m for m in markets):
+        raise QueryError("a market name with '|' cannot be used in a scope")
+    return "|" + "|".join(sorted(markets)) + "|"
+
+
+NOT_IN_SCOPE = "it shows data of every market, and you may see only some"
+
+
 def run(warehouse: Warehouse, name: str, *, allowed: AllowedValues | None = None,
-        missing: set[str] | None = None, **params) -> pa.Table:
+        missing: set[str] | None = None, markets_in_scope=None, holder: str = "the warehouse",
+        **params) -> pa.Table:
     """Run the named query against the warehouse, parameters checked.
 
     `allowed` and `missing` let a caller that caches them (the dashboard) skip
-    the warehouse round trips that look them up."""
+    the warehouse round trips that look them up. `markets_in_scope` (a set of
+    markets, or None for all) limits the answer to those markets; a query that
+    cannot be limited is refused."""
     query = get(name)
+    if markets_in_scope is not None and not (query.scoped or query.scope_global):
+        raise QueryError(f"{name} is not available to you: {NOT_IN_SCOPE}")
     reason = unavailable_reason(query, missing_sources(warehouse) if missing is None else missing)
     if reason:
         raise QueryError(f"{name} is not available: {reason}")
-    values = check_params(warehouse, query, params, allowed)
+    values = check_params(warehouse, query, params, allowed, holder)
+    values[SCOPE_PARAM] = scope_value(markets_in_scope)
     sql, args = bind(resolved(query, values), values, warehouse.placeholder)
     return warehouse.read(sql, args)
 

@@ -1,4 +1,5 @@
 -- Rows read, rejected and written per table by the latest successful refresh.
+-- scope: global
 SELECT r.run_id, r.finished_at, t.table_name, t.rows_read, t.rows_rejected,
        CAST(t.rows_rejected AS DOUBLE PRECISION) / NULLIF(t.rows_read, 0) AS rejected_pct,
        t.rows_written

@@ -13,7 +13,7 @@ from typing import Callable
 import pandas as pd
 from dash import ALL, MATCH, Input, Output, State, callback, dcc, html, no_update
 
-from dashboard import charts, data, formatting, ids
+from dashboard import audit, auth, charts, data, formatting, ids
 from queries.catalog import catalog
 from queries.runner import QueryError
 
@@ -177,6 +177,9 @@ def export(n_clicks, page_states):
     if frame is None:
         frame = pd.DataFrame({"message": [problem]})
     filename = formatting.export_filename(page, name, page_states[0]["filters"], _shown_params(page_states[0]))
+    audit.record("export", auth.current_username(), address=auth.client_address(), view=page, card=name,
+                 filters={k: v for k, v in (page_states[0].get("filters") or {}).items() if v is not None},
+                 params=_shown_params(page_states[0]), rows=0 if problem else len(frame), file=filename)
     return dcc.send_string(formatting.to_csv(frame), filename, type="text/csv")
 
 

@@ -4,3 +4,4 @@
     AND (CAST(:channel AS VARCHAR) IS NULL OR channel = :channel)
     AND (CAST(:platform AS VARCHAR) IS NULL OR platform = :platform)
     AND (CAST(:customer AS VARCHAR) IS NULL OR customer = :customer OR customer_code = :customer)
+-- include: market_scope.sql

@@ -12,16 +12,24 @@ import pytest
 from dashboard.config import DashboardSettings
 
 
-def settings_for(db: Path | str, cache_dir: Path) -> DashboardSettings:
+def settings_for(db: Path | str, cache_dir: Path, **extra) -> DashboardSettings:
     url = db if isinstance(db, str) and "://" in db else f"duckdb:///{db}"
-    return DashboardSettings.from_env(warehouse_url=url, cache_dir=cache_dir)
+    return DashboardSettings.from_env(warehouse_url=url, cache_dir=cache_dir, **extra)
 
 
 @pytest.fixture(scope="session")
 def dashboard_app(full_warehouse, tmp_path_factory):
+    """The app as production runs it (a secret key, Secure cookies), with the
+    test users of tests/dashboard/signin.py in its users file."""
     from dashboard.app import create_app
+    from tests.dashboard.signin import add_test_users
 
-    app = create_app(settings_for(full_warehouse.path, tmp_path_factory.mktemp("dashboard-cache")))
+    home = tmp_path_factory.mktemp("dashboard")
+    settings = settings_for(full_warehouse.path, home / "cache", environment="production",
+                            secret_key="test-only-secret-key-0123456789abcdef",
+                            users_file=home / "users.json", audit_log=home / "audit.log")
+    add_test_users(settings.users_file)
+    app = create_app(settings)
     yield app
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from dashboard import charts, data, formatting, ids
 from queries.runner import run
+from tests.dashboard.signin import ADMIN, INDIA, sign_in_browser
 from tests.dashboard.browser import (
     CHROMIUM_ARGS, Traffic, chromium_path, choose, css_id, serve, wait_until_settled,
 )
@@ -35,14 +36,16 @@ def browser():
 
 
 @pytest.fixture
-def page(browser):
-    """A fresh browser tab; the test fails if the page logs any console error."""
+def page(browser, live_url):
+    """A fresh browser tab, signed in as an admin through the sign-in form; the
+    test fails if the page logs any console error (a CSP violation is one)."""
     context = browser.new_context(viewport={"width": 1440, "height": 1000}, accept_downloads=True)
     tab = context.new_page()
     Traffic(tab)
     errors: list[str] = []
     tab.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     tab.on("pageerror", lambda error: errors.append(str(error)))
+    sign_in_browser(tab, live_url)
     yield tab
     context.close()
     assert not errors, f"console errors: {errors}"
@@ -107,7 +110,7 @@ def test_a_tablet_gets_the_whole_page_and_a_menu(browser, live_url, output_dir):
     tab = context.new_page()
     Traffic(tab)
     try:
-        tab.goto(live_url + "/")
+        sign_in_browser(tab, live_url)
         wait_until_settled(tab)
         assert tab.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
         tab.screenshot(path=str(output_dir / "screenshots" / "tablet-overview.png"), full_page=True)
@@ -252,3 +255,64 @@ def test_a_redshift_server_that_is_down_shows_the_banner(page, live_url, on_ware
         wait_until_settled(page)
         assert "cannot be reached" in page.locator(f"#{ids.BANNER}").inner_text()
         assert "Traceback" not in page.content()
+
+
+def new_tab(browser, **options):
+    context = browser.new_context(viewport={"width": 1440, "height": 1000}, **options)
+    tab = context.new_page()
+    Traffic(tab)
+    return context, tab
+
+
+def test_sign_in_brings_the_user_to_the_page_asked_for_and_sign_out_ends_the_session(browser, live_url,
+                                                                                       output_dir):
+    context, tab = new_tab(browser)
+    try:
+        tab.goto(live_url + "/sales?fiscal_year=2021")
+        assert "/login?next=" in tab.url
+        tab.screenshot(path=str(output_dir / "screenshots" / "sign-in.png"))
+        tab.fill("#username", ADMIN.name)
+        tab.fill("#password", "not-the-password")
+        tab.click("#signin-button")
+        assert tab.locator("#signin-error").inner_text() == "The user name or password is wrong."
+        tab.fill("#password", ADMIN.password)
+        tab.click("#signin-button")
+        tab.wait_for_url("**/sales?fiscal_year=2021")
+        wait_until_settled(tab)
+        assert tab.locator(".page-title").inner_text() == "Sales"
+        assert tab.locator(f"#{ids.USER_NAME}").inner_text() == ADMIN.name
+        # Signing out in a second tab ends the session for the first one too:
+        # its next request is refused and it goes to the sign-in page.
+        other = context.new_page()
+        other.goto(live_url + "/")
+        wait_until_settled(other)
+        other.click(f"#{ids.SIGN_OUT}")
+        other.wait_for_url("**/login?signed_out=1")
+        assert "You have signed out." in other.content()
+        choose(tab, ids.filter_control("region"), "EU")
+        tab.wait_for_url("**/login?next=**")
+        assert tab.locator("#signin-button").is_visible()
+        tab.goto(live_url + "/sales")
+        assert "/login" in tab.url
+    finally:
+        context.close()
+
+
+def test_a_market_scoped_user_sees_only_their_market(browser, live_url, full_warehouse):
+    context, tab = new_tab(browser)
+    try:
+        sign_in_browser(tab, live_url, INDIA, "/?market=USA")
+        wait_until_settled(tab)
+        # The link's other market is dropped; the figures are India's alone.
+        assert tab.locator(".page-scope").inner_text() == "All of your data (India)"
+        expected = {r["measure"]: r for r in run(full_warehouse, "kpis", market="India").to_pylist()}
+        assert kpi_value(tab, "Net sales") == formatting.money(expected["net_sales"]["this_year"])
+        tab.click(f"#{ids.filter_control('market')}")
+        assert [o.inner_text() for o in tab.get_by_role("option").all()] == ["India"]
+        tab.keyboard.press("Escape")
+        assert not tab.locator(css_id(ids.nav_link("users"))).count()
+        tab.goto(live_url + "/users")
+        wait_until_settled(tab)
+        assert "Only administrators manage users." in tab.locator(".unavailable").inner_text()
+    finally:
+        context.close()

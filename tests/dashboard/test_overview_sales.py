@@ -12,6 +12,7 @@ import pytest
 
 from dashboard import formatting, ids
 from queries.runner import run
+from tests.dashboard.signin import signed_in_client
 
 
 def page_state(**filters) -> dict:
@@ -120,7 +121,7 @@ def test_channels_stack_to_the_query(cards, full_warehouse):
 
 def test_a_card_callback_over_http_returns_the_query_answer(dashboard_app, full_warehouse):
     """The callback as the browser calls it: POST /_dash-update-component."""
-    client = dashboard_app.server.test_client()
+    client = signed_in_client(dashboard_app.server)
     assert client.get("/").status_code == 200  # the first request sets up the routes
     state = page_state(fiscal_year=2021, region="LATAM")
     chart, note = ids.chart("sales", "monthly"), ids.note("sales", "monthly")

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from dashboard import ids
+from tests.dashboard.signin import signed_in_client
 
 
 def compact(component_id) -> str:
@@ -28,7 +29,7 @@ def call_card(client, page: str, name: str, filters: dict):
 
 @pytest.fixture(scope="module")
 def client(dashboard_app):
-    client = dashboard_app.server.test_client()
+    client = signed_in_client(dashboard_app.server)
     assert client.get("/").status_code == 200
     return client
 
