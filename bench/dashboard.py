@@ -69,6 +69,7 @@ PINGS_PER_PAGE = 30
 STATIC_LOADS = 10
 RAW_REPEAT = 3               # each distinct raw query runs this often; the median counts
 SHELL_SYNC, ROUTER = "filter bar sync", "page router"
+BENCH_USER, BENCH_PASSWORD = "bench", "bench-password-0123"
 PACKAGES = ("dash", "plotly", "flask", "werkzeug", "flask-caching", "dash-ag-grid", "dash-bootstrap-components",
             "duckdb", "pandas", "pyarrow", "playwright")
 
@@ -306,6 +307,8 @@ def instrument(app, recorder: Recorder, warehouse_path: Path, views: dict[str, s
 
     server.add_url_rule("/bench-ping", "bench_ping", lambda: Response("ok", mimetype="text/plain"))
     server.add_url_rule("/bench-static", "bench_static", lambda: Response(STATIC_PAGE, mimetype="text/html"))
+    server.add_url_rule("/bench-static.js", "bench_static_js",
+                        lambda: Response(STATIC_SCRIPT, mimetype="text/javascript"))
 
 
 def _in_request() -> bool:
@@ -337,13 +340,15 @@ STATIC_PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>bench: one Plotly chart</title>
 <script src="/_dash-component-suites/plotly/package_data/plotly.min.js"></script></head>
 <body><div id="chart" style="height:360px"></div>
-<script>
+<script src="/bench-static.js"></script></body></html>
+"""
+# A script of its own (not inline): the dashboard's Content-Security-Policy covers this page too.
+STATIC_SCRIPT = """
 const months = ["Sep","Oct","Nov","Dec","Jan","Feb","Mar","Apr","May","Jun","Jul","Aug"];
 Plotly.newPlot("chart", [
   {type: "bar", name: "FY2022", x: months, y: [12,14,13,17,16,15,18,19,17,16,20,21]},
   {type: "scatter", mode: "lines", name: "FY2021", x: months, y: [10,12,12,15,14,14,16,17,15,15,18,19]}],
   {title: {text: "Net sales by month"}, margin: {t: 40, r: 10, b: 40, l: 50}}, {responsive: true});
-</script></body></html>
 """
 
 
@@ -436,7 +441,15 @@ def new_tab(browser):
 
 # --- the run ---------------------------------------------------------------------------------------------------
 
-def replay(base: str, recorder: Recorder, visit: int, phase: str) -> None:
+def sign_in(tab, base: str) -> None:
+    tab.goto(base + "/login")
+    tab.fill("#username", BENCH_USER)
+    tab.fill("#password", BENCH_PASSWORD)
+    tab.click("#signin-button")
+    tab.wait_for_url(lambda url: "/login" not in url)
+
+
+def replay(base: str, cookie: str, recorder: Recorder, visit: int, phase: str) -> None:
     """Posts a visit's callback requests again, in the order they came, one at a time."""
     import urllib.request
 
@@ -445,7 +458,7 @@ def replay(base: str, recorder: Recorder, visit: int, phase: str) -> None:
     recorder.phase, recorder.visit = phase, visit
     for body in bodies:
         req = urllib.request.Request(base + "/_dash-update-component", data=body, method="POST",
-                                     headers={"Content-Type": "application/json"})
+                                     headers={"Content-Type": "application/json", "Cookie": cookie})
         with urllib.request.urlopen(req, timeout=LOAD_TIMEOUT_S) as response:
             response.read()
 
@@ -473,8 +486,16 @@ def measure(path: Path, states: dict[str, list[dict]]) -> dict:
     from tests.dashboard.browser import CHROMIUM_ARGS, chromium_path, serve
 
     cache_dir = Path(tempfile.mkdtemp(prefix="bims-bench-cache-"))
+    # The app as it serves users, signed in as one (no background warming: the
+    # bench clears the cache itself to time uncached callbacks).
+    from dashboard.users import UserStore
+    users_file = cache_dir.parent / f"{cache_dir.name}-users.json"
+    users_file.unlink(missing_ok=True)
+    UserStore(users_file).add(BENCH_USER, BENCH_PASSWORD, "admin")
     settings = DashboardSettings(warehouse_url=f"duckdb:///{path}", cache_dir=cache_dir, redis_url=None,
-                                 debug=False)
+                                 debug=False, environment="development", secret_key="bench-" + "k" * 40,
+                                 users_file=users_file, audit_log=cache_dir.parent / f"{cache_dir.name}-audit.log",
+                                 warm_cache=False)
     app = create_app(settings)
     logging.getLogger("dashboard").setLevel(logging.ERROR)
     pages = {p["module"].rsplit(".", 1)[-1]: p for p in dash.page_registry.values()}
@@ -491,6 +512,8 @@ def measure(path: Path, states: dict[str, list[dict]]) -> dict:
         browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         context, tab = new_tab(browser)
         try:
+            sign_in(tab, base)
+            cookie = "; ".join(f"{c['name']}={c['value']}" for c in context.cookies())
             say(f"serving on {base}; Chromium {browser.version}; cache {cache_dir}")
             # Warm-up (not counted): every page once, then the static page.
             recorder.phase = "warmup"
@@ -513,9 +536,9 @@ def measure(path: Path, states: dict[str, list[dict]]) -> dict:
                     # The same callbacks again, one at a time from a plain HTTP client while the
                     # browser idles: the callback's own time, without queueing for the CPU or
                     # the warehouse's lock. Cached first (the cache is full), then uncached.
-                    replay(base, recorder, cached, "cached-serial")
+                    replay(base, cookie, recorder, cached, "cached-serial")
                     data.cache.clear()
-                    replay(base, recorder, uncached, "uncached-serial")
+                    replay(base, cookie, recorder, uncached, "uncached-serial")
                 recorder.phase, recorder.visit = "ping", None
                 pings += tab.evaluate(PINGS, PINGS_PER_PAGE)
             recorder.phase = "static"

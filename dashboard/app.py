@@ -13,7 +13,7 @@ from flask import has_request_context
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from dashboard import auth, components, data, headers, health, ids
+from dashboard import auth, components, data, headers, health, ids, warm
 from dashboard.config import DashboardSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,6 +50,8 @@ def create_app(settings: DashboardSettings | None = None) -> dash.Dash:
     import dashboard.callbacks  # noqa: F401, PLC0415 - registers every callback
 
     app.layout = _layout
+    if settings.warm_cache:
+        warm.start()
     _app = app
     return app
 

@@ -34,6 +34,8 @@ class DashboardSettings:
     audit_log: Path = Path("logs/audit.log")
     # How many proxies in front of the app set X-Forwarded-For/-Proto (0: none).
     trusted_proxies: int = 0
+    # Compute every page's default view in the background after each refresh.
+    warm_cache: bool = True
 
     @property
     def production(self) -> bool:
@@ -55,6 +57,7 @@ class DashboardSettings:
             "users_file": Path(env.get("BIMS_USERS_FILE") or "data/users.json"),
             "audit_log": Path(env.get("BIMS_AUDIT_LOG") or "logs/audit.log"),
             "trusted_proxies": int(env.get("BIMS_TRUSTED_PROXIES", 0)),
+            "warm_cache": env.get("BIMS_WARM_CACHE", "1").strip().lower() not in ("0", "false", "no", "off"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if values["environment"] not in ("production", "development"):

@@ -15,12 +15,15 @@ filter values are checked against what that user may see. Outside a request
 """
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import json
 import logging
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Callable
 
 import pandas as pd
 from flask import has_request_context
@@ -126,10 +129,26 @@ def latest_refresh() -> Refresh:
         raise DataUnavailable("The warehouse has no successful refresh yet: run `make run` "
                               "or `python -m etl refresh --source DIR`.")
     row = rows[0]
+    previous = _state.refresh
     _state.refresh = Refresh(row["run_id"], row["finished_at"], row["layout"],
                              frozenset((row["missing_tables"] or "").split()), row["latest_run_id"])
     _state.refresh_checked = now
+    if previous is None or previous.run_id != _state.refresh.run_id:
+        for listener in list(_new_refresh_listeners):
+            try:
+                listener(_state.refresh)
+            except Exception:  # noqa: BLE001 - a listener (cache warming) never fails a request
+                log.exception("a new-refresh listener failed")
     return _state.refresh
+
+
+_new_refresh_listeners: list[Callable[[Refresh], None]] = []
+
+
+def on_new_refresh(listener: Callable[[Refresh], None]) -> None:
+    """Call listener(refresh) whenever a new successful refresh is first seen."""
+    if listener not in _new_refresh_listeners:
+        _new_refresh_listeners.append(listener)
 
 
 def _unavailable_message(exc: Exception) -> str:
@@ -148,6 +167,15 @@ def cache_get(key: str):
     except Exception as exc:  # noqa: BLE001 - any backend's failure
         log.warning("the cache cannot be read, asking the warehouse: %s", exc)
         return None
+
+
+def cache_add(key: str, value, timeout: int | None = None) -> bool:
+    """Store value only if the key is not there yet: whether this caller stored it."""
+    try:
+        return bool(cache.add(key, value, timeout=timeout))
+    except Exception as exc:  # noqa: BLE001
+        log.warning("the cache cannot be written: %s", exc)
+        return False
 
 
 def cache_set(key: str, value, timeout: int | None = None) -> None:
@@ -201,13 +229,31 @@ def scope_label() -> str | None:
     return ", ".join([*account.regions, *account.markets]) if account.limited else None
 
 
+# The scope the server itself acts for outside a request (warming a user's answers).
+_acting_for: contextvars.ContextVar = contextvars.ContextVar("acting_for", default=None)
+
+
+@contextmanager
+def acting_for(markets: frozenset | None):
+    """Outside a request, run queries limited to these markets (None: all)."""
+    token = _acting_for.set(markets)
+    try:
+        yield
+    finally:
+        _acting_for.reset(token)
+
+
 def markets_in_scope() -> frozenset | None:
     """The markets the signed-in user may see (None: every market)."""
     if not has_request_context():
-        return None
+        return _acting_for.get()
     if not getattr(current_user, "is_authenticated", False):
         raise NotSignedIn()
-    account = current_user.account
+    return markets_of(current_user.account)
+
+
+def markets_of(account) -> frozenset | None:
+    """A user's markets: their regions' markets plus their markets (None: no limit)."""
     if not account.limited:
         return None
     markets = set(account.markets)

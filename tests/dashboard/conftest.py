@@ -13,8 +13,10 @@ from dashboard.config import DashboardSettings
 
 
 def settings_for(db: Path | str, cache_dir: Path, **extra) -> DashboardSettings:
+    """Settings for a test: no background cache warming (tests count the
+    warehouse's reads) unless a test turns it on."""
     url = db if isinstance(db, str) and "://" in db else f"duckdb:///{db}"
-    return DashboardSettings.from_env(warehouse_url=url, cache_dir=cache_dir, **extra)
+    return DashboardSettings.from_env(warehouse_url=url, cache_dir=cache_dir, **{"warm_cache": False, **extra})
 
 
 @pytest.fixture(scope="session")

@@ -371,3 +371,11 @@ def test_an_admin_adds_changes_and_removes_a_user(dashboard_app):
     assert auth.store().get("newbie") is None
     events = [e["event"] for e in audit_entries(dashboard_app)[-3:]]
     assert events == ["user_added", "user_changed", "user_removed"]
+
+
+def test_healthz_says_when_the_warehouse_cannot_answer_without_naming_it(anonymous, on_warehouse, tmp_path):
+    with on_warehouse(tmp_path / "secret-place" / "bims.duckdb"):
+        response = anonymous.get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json() == {"status": "unavailable", "warehouse": "unreachable or not loaded"}
+    assert "secret-place" not in response.get_data(as_text=True)
