@@ -519,8 +519,9 @@ def render_section(store: dict) -> str:
                                    "extract / validate / transform / load"), inc)
             out.append("")
         plot = DOC.parent / f"etl-scaling-{fmt}.svg"
-        if len(results) > 1:
-            plot.write_text(scaling_svg(results, fmt))
+        plotted = [r for r in results if r.get("spark_incremental")]  # runs of this bench's current shape
+        if len(plotted) > 1:
+            plot.write_text(scaling_svg(plotted, fmt))
             out.append(f"How time and peak memory grow with scale: [{plot.name}]({plot.name})")
             out.append("")
             out.append(f"![Refresh time and peak memory against scale, {fmt.upper()} sources]({plot.name})")
