@@ -172,16 +172,49 @@ def measure(cmd: list[str], log: Path, env: dict | None = None) -> dict:
             "stages": stages, "log": str(log.relative_to(REPO)), "tail": lines[-5:]}
 
 
-def spark_run(folder: Path, scale: float, fmt: str, tag: str) -> dict:
+def spark_run(folder: Path, scale: float, fmt: str, tag: str, fiscal_years: list[int] | None = None) -> dict:
+    """A full refresh into a new warehouse or, with fiscal_years, an incremental one into the
+    warehouse the full refresh wrote."""
     warehouse = OUT / f"w-{scale_name(scale)}-{fmt}.duckdb"
-    for stale in (warehouse, Path(f"{warehouse}.wal"), Path(f"{warehouse}.lock")):
-        stale.unlink(missing_ok=True)  # a first refresh: nothing to copy
+    if not fiscal_years:
+        for stale in (warehouse, Path(f"{warehouse}.wal"), Path(f"{warehouse}.lock")):
+            stale.unlink(missing_ok=True)  # a first refresh: nothing to copy
     env = dict(os.environ, BIMS_LOG_DIR=str(OUT / "logs"))
     cmd = [sys.executable, "-m", "etl", "refresh", "--source", str(folder.relative_to(REPO)),
            "--warehouse", f"duckdb:///{warehouse.relative_to(REPO)}"]
+    if fiscal_years:
+        cmd += ["--fiscal-years", *map(str, fiscal_years)]
     result = measure(cmd, OUT / "logs" / f"spark-{tag}.log", env)
     result["warehouse"] = str(warehouse.relative_to(REPO))
     return result
+
+
+def rows_read_last_runs(warehouse: Path) -> tuple[int, int]:
+    """Rows read by the last full refresh and by the last incremental one, from etl_runs."""
+    import duckdb
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        full, part = (con.execute("SELECT rows_read FROM etl_runs WHERE status = 'succeeded' AND fiscal_years "
+                                  f"{op} 'all' ORDER BY started_at DESC LIMIT 1").fetchone()[0] for op in ("=", "<>"))
+    finally:
+        con.close()
+    return full, part
+
+
+def latest_complete_fiscal_year(warehouse: Path) -> int:
+    """The last fiscal year whose twelve months all have actuals, from a refreshed warehouse."""
+    import duckdb
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        row = con.execute("SELECT max(fiscal_year) FROM (SELECT fiscal_year FROM agg_customer_category_monthly "
+                          "WHERE has_actuals GROUP BY 1 HAVING count(DISTINCT month) = 12)").fetchone()
+    finally:
+        con.close()
+    if row[0] is None:
+        raise SystemExit(f"{warehouse}: no fiscal year has actuals in all twelve months")
+    return int(row[0])
 
 
 def duckdb_run(folder: Path, scale: float, fmt: str, tag: str, memory_limit: str | None = None) -> dict:
@@ -359,6 +392,75 @@ def stage_rows(results: list[dict]) -> list[tuple]:
     return rows
 
 
+def incremental_rows(results: list[dict]) -> list[tuple]:
+    rows = []
+    for r in results:
+        inc = r.get("spark_incremental")
+        if not inc:
+            continue
+        share = inc["rows_read"] / inc["rows_read_full"] if inc.get("rows_read_full") else None
+        st = inc["stages"]
+        rows.append((scale_name(r["scale"]), f"FY{inc['fiscal_year']}",
+                     f"{inc['rows_read']:,} ({share:.0%})" if share is not None else "?",
+                     f"{r['spark']['seconds']:.1f}", f"{inc['seconds']:.1f}", f"{r['incremental_ratio']:.0%}",
+                     " / ".join(f"{s:.1f}" for s in inc.get("all_seconds", [])), f"{inc['peak_mb']:,.0f}",
+                     " / ".join(f"{st.get(n, 0.0):.1f}" for n in ("extract", "validate", "transform", "load"))))
+    return rows
+
+
+def scaling_svg(results: list[dict], fmt: str) -> str:
+    """Two log-log panels, seconds and peak MB against scale, as a plain SVG (no plotting library)."""
+    import math
+
+    series = {"spark full refresh": ("spark", "#d62728"), "spark incremental (one fiscal year)":
+              ("spark_incremental", "#ff7f0e"), "duckdb baseline": ("duckdb", "#1f77b4")}
+    scales = [r["scale"] for r in results]
+    w, h, left, top, pw, ph = 820, 330, 70, 40, 300, 220
+
+    def panel(x0: int, title: str, key: str, unit: str) -> list[str]:
+        values = [r[k][key] for r in results for k, _ in series.values() if r.get(k)]
+        lo, hi = math.floor(math.log10(min(values))), math.ceil(math.log10(max(values)))
+        hi = max(hi, lo + 1)
+        sx_lo, sx_hi = math.log10(min(scales)), math.log10(max(scales))
+        sx_hi = sx_hi if sx_hi > sx_lo else sx_lo + 1
+
+        def x(v):
+            return x0 + (math.log10(v) - sx_lo) / (sx_hi - sx_lo) * pw
+
+        def y(v):
+            return top + ph - (math.log10(v) - lo) / (hi - lo) * ph
+
+        out = [f'<text x="{x0 + pw / 2}" y="{top - 14}" text-anchor="middle" font-weight="bold">{title}</text>',
+               f'<rect x="{x0}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="#999"/>']
+        for k in range(lo, hi + 1):
+            for m in (1, 2, 5):
+                v = m * 10 ** k
+                if 10 ** lo <= v <= 10 ** hi:
+                    out.append(f'<line x1="{x0}" x2="{x0 + pw}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#eee"/>')
+                    out.append(f'<text x="{x0 - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{v:,g}</text>')
+        for sc in scales:
+            out.append(f'<text x="{x(sc):.1f}" y="{top + ph + 16}" text-anchor="middle">{sc:g}</text>')
+        out.append(f'<text x="{x0 + pw / 2}" y="{top + ph + 34}" text-anchor="middle">scale (1 = 5.4M rows)</text>')
+        out.append(f'<text x="{x0 - 48}" y="{top + ph / 2}" text-anchor="middle" '
+                   f'transform="rotate(-90 {x0 - 48} {top + ph / 2})">{unit}</text>')
+        for name, (k, colour) in series.items():
+            pts = [(x(r["scale"]), y(r[k][key])) for r in results if r.get(k)]
+            if pts:
+                out.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="'
+                           + " ".join(f"{a:.1f},{b:.1f}" for a, b in pts) + '"/>')
+                out += [f'<circle cx="{a:.1f}" cy="{b:.1f}" r="3" fill="{colour}"/>' for a, b in pts]
+        return out
+
+    body = panel(left, f"Refresh time ({fmt.upper()} sources)", "seconds", "seconds (log)")
+    body += panel(left + pw + 110, "Peak resident memory", "peak_mb", "MB (log)")
+    for i, (name, (_, colour)) in enumerate(series.items()):
+        lx = left + i * 250
+        body += [f'<rect x="{lx}" y="{h - 22}" width="14" height="4" fill="{colour}"/>',
+                 f'<text x="{lx + 20}" y="{h - 16}">{name}</text>']
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" '
+            f'font-size="11">\n<rect width="{w}" height="{h}" fill="white"/>\n' + "\n".join(body) + "\n</svg>\n")
+
+
 def render_section(store: dict) -> str:
     out = [START, "", "## Results", ""]
     out.append("_Written by `bench/etl.py`; rerun it to replace this section._")
@@ -405,6 +507,25 @@ def render_section(store: dict) -> str:
         out += markdown_table(("scale", "spark start", "extract", "validate", "transform", "load", "other",
                                "spark total", "duckdb validate / transform / load"), stage_rows(results))
         out.append("")
+        inc = incremental_rows(results)
+        if inc:
+            out.append("Incremental refresh: `python -m etl refresh --fiscal-years Y` of the latest complete fiscal "
+                       "year, right after the full refresh and into the warehouse it wrote (best of the same "
+                       "number of runs). *rows in scope*: source rows it read after the fiscal-year filter, and "
+                       "their share of the full refresh's:")
+            out.append("")
+            out += markdown_table(("scale", "fiscal year", "rows in scope", "full s", "incremental s",
+                                   "incremental / full", "incremental runs s", "peak MB",
+                                   "extract / validate / transform / load"), inc)
+            out.append("")
+        plot = DOC.parent / f"etl-scaling-{fmt}.svg"
+        plotted = [r for r in results if r.get("spark_incremental")]  # runs of this bench's current shape
+        if len(plotted) > 1:
+            plot.write_text(scaling_svg(plotted, fmt))
+            out.append(f"How time and peak memory grow with scale: [{plot.name}]({plot.name})")
+            out.append("")
+            out.append(f"![Refresh time and peak memory against scale, {fmt.upper()} sources]({plot.name})")
+            out.append("")
     checks = store.get("checks", {})
     if checks:
         out += ["### Equality check", ""]
@@ -468,7 +589,7 @@ def main(argv: list[str] | None = None) -> int:
         folder, counts = dataset(scale, args.format)
         warm_page_cache(folder)
         load_before = os.getloadavg()[0]
-        spark_runs, duck_runs = [], []
+        spark_runs, duck_runs, inc_runs = [], [], []
         for i in range(args.repeat):
             tag = f"{scale_name(scale)}-{args.format}-{i + 1}"
             say(f"scale {scale_name(scale)} ({args.format}), run {i + 1}/{args.repeat}: spark refresh ...")
@@ -476,6 +597,16 @@ def main(argv: list[str] | None = None) -> int:
             require_success("spark refresh", spark_runs[-1])
             say(f"  spark  {spark_runs[-1]['seconds']:.1f} s, peak {spark_runs[-1]['peak_mb']:,.0f} MB; "
                 f"stages {spark_runs[-1]['stages']}")
+            year = latest_complete_fiscal_year(REPO / spark_runs[-1]["warehouse"])
+            say(f"scale {scale_name(scale)} ({args.format}), run {i + 1}/{args.repeat}: spark incremental "
+                f"refresh of FY{year} ...")
+            inc_runs.append(spark_run(folder, scale, args.format, f"{tag}-fy{year}", [year]))
+            require_success("spark incremental refresh", inc_runs[-1])
+            inc_runs[-1]["fiscal_year"] = year
+            inc_runs[-1]["rows_read_full"], inc_runs[-1]["rows_read"] = rows_read_last_runs(
+                REPO / inc_runs[-1]["warehouse"])
+            say(f"  spark  {inc_runs[-1]['seconds']:.1f} s, peak {inc_runs[-1]['peak_mb']:,.0f} MB; "
+                f"stages {inc_runs[-1]['stages']}")
             say(f"scale {scale_name(scale)} ({args.format}), run {i + 1}/{args.repeat}: duckdb baseline ...")
             duck_runs.append(duckdb_run(folder, scale, args.format, tag, args.duckdb_memory_limit))
             require_success("duckdb baseline", duck_runs[-1])
@@ -483,7 +614,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"stages {duck_runs[-1]['stages']}")
         best_spark = min(spark_runs, key=lambda r: r["seconds"])
         best_duck = min(duck_runs, key=lambda r: r["seconds"])
-        for best, runs in ((best_spark, spark_runs), (best_duck, duck_runs)):
+        best_inc = min(inc_runs, key=lambda r: r["seconds"])
+        for best, runs in ((best_spark, spark_runs), (best_duck, duck_runs), (best_inc, inc_runs)):
             best["all_seconds"] = [round(r["seconds"], 2) for r in runs]
             best["peak_mb"] = max(r["peak_mb"] for r in runs)
             best.pop("tail", None)
@@ -491,12 +623,19 @@ def main(argv: list[str] | None = None) -> int:
                         "rows_by_table": counts, "repeat": args.repeat, "date": today,
                         "load_before": load_before, "spark": best_spark, "duckdb": best_duck,
                         "ratio": best_spark["seconds"] / best_duck["seconds"],
+                        "spark_incremental": best_inc,
+                        "incremental_ratio": best_inc["seconds"] / best_spark["seconds"],
                         "cpu_ratio": best_spark["cpu_seconds"] / max(best_duck["cpu_seconds"], 1e-9),
                         "machine": info, "spark_settings": sp, "duckdb_settings": dd, "code": code})
 
     say("")
     say(f"format {args.format}; best of {args.repeat}; ratio = spark seconds / duckdb seconds")
     print_table(results)
+    for r in results:
+        inc = r["spark_incremental"]
+        say(f"scale {scale_name(r['scale'])}: incremental refresh of FY{inc['fiscal_year']} {inc['seconds']:.1f} s "
+            f"= {r['incremental_ratio']:.0%} of the full refresh ({inc['rows_read']:,} of "
+            f"{inc['rows_read_full']:,} rows in scope)")
     if not args.no_check:
         say("equality check: " + describe_check(store["checks"][args.format]))
 

@@ -89,7 +89,11 @@ def combine_facts(sales: DataFrame, forecasts: DataFrame | None, post_invoice: D
         parts.append(post_invoice.select(*KEY, none.alias("sold_quantity"), none.alias("forecast_quantity"),
                                          "discounts_pct", "other_deductions_pct", F.lit(0).alias("n_sales"),
                                          F.lit(0).alias("n_forecasts"), F.lit(1).alias("n_post_invoice")))
-    combined = reduce(DataFrame.unionByName, parts).groupBy(*KEY).agg(
+    # Hash-partitioned by customer alone: that also places every row of a later
+    # aggregate whose key holds customer_code (the yearly and monthly tables), so
+    # those need no shuffle of their own; and no useless partial aggregation runs
+    # before this shuffle (a key rarely repeats inside one input file).
+    combined = reduce(DataFrame.unionByName, parts).repartition("customer_code").groupBy(*KEY).agg(
         F.sum("sold_quantity").alias("sold_quantity"),
         F.sum("forecast_quantity").alias("forecast_quantity"),
         F.max("discounts_pct").alias("discounts_pct"),
@@ -145,30 +149,40 @@ def sales_lines(combined: DataFrame, customers: DataFrame, products: DataFrame,
     and aggregates need (market, the category path): the aggregates attach the
     rest after summing, so the large shuffles move narrow rows.
     """
-    actual_months = combined.where(F.col("sold_quantity").isNotNull()).select("date").distinct() \
-        .withColumn("has_actuals", F.lit(True))
+    # Each month, and whether it has any actuals (at most a few hundred rows).
+    months = combined.groupBy("date").agg(F.max(F.col("sold_quantity").isNotNull()).alias("has_actuals")) \
+        .withColumn("fiscal_year", fiscal_year(F.col("date"), start_month))
+    years = months.select("fiscal_year").distinct()
+    # The rates are looked up per (customer, fiscal year) and per (product, fiscal
+    # year) in two small tables joined beforehand, so each of the millions of lines
+    # probes two hash tables instead of six.
+    customer_rates = customers.select("customer_code", "market").crossJoin(years)
+    product_rates = products.select("product_code", *CATEGORY_PATH).crossJoin(years)
+    lookups = [
+        ("product", _lookup(gross_price, {"product_code": "product_code", "fiscal_year": "fiscal_year",
+                                          "gross_price": "gross_price"}), ["product_code", "fiscal_year"]),
+        ("product", _lookup(manufacturing_cost, {"product_code": "product_code", "cost_year": "fiscal_year",
+                                                 "manufacturing_cost": "unit_manufacturing_cost"}),
+         ["product_code", "fiscal_year"]),
+        ("customer", _lookup(pre_invoice, {"customer_code": "customer_code", "fiscal_year": "fiscal_year",
+                                           "pre_invoice_discount_pct": "pre_invoice_discount_pct"}),
+         ["customer_code", "fiscal_year"]),
+        ("customer", _lookup(freight, {"market": "market", "fiscal_year": "fiscal_year", "freight_pct": "freight_pct",
+                                       "other_cost_pct": "other_cost_pct"}), ["market", "fiscal_year"]),
+    ]
+    for side, frame, keys in lookups:
+        if frame is None:
+            continue
+        if side == "product":
+            product_rates = product_rates.join(F.broadcast(frame), on=keys, how="left")
+        else:
+            customer_rates = customer_rates.join(F.broadcast(frame), on=keys, how="left")
     lines = (
         combined.where(F.col("sold_quantity").isNotNull() | F.col("forecast_quantity").isNotNull())
-        .withColumn("fiscal_year", fiscal_year(F.col("date"), start_month))
-        .join(F.broadcast(customers.select("customer_code", "market")), on="customer_code", how="inner")
-        .join(F.broadcast(products.select("product_code", *CATEGORY_PATH)), on="product_code", how="inner")
-        .join(F.broadcast(actual_months), on="date", how="left")
+        .join(F.broadcast(months), on="date", how="inner")
+        .join(F.broadcast(customer_rates), on=["customer_code", "fiscal_year"], how="inner")
+        .join(F.broadcast(product_rates), on=["product_code", "fiscal_year"], how="inner")
     )
-    lookups = [
-        (_lookup(gross_price, {"product_code": "product_code", "fiscal_year": "fiscal_year",
-                               "gross_price": "gross_price"}), ["product_code", "fiscal_year"]),
-        (_lookup(manufacturing_cost, {"product_code": "product_code", "cost_year": "fiscal_year",
-                                      "manufacturing_cost": "unit_manufacturing_cost"}),
-         ["product_code", "fiscal_year"]),
-        (_lookup(pre_invoice, {"customer_code": "customer_code", "fiscal_year": "fiscal_year",
-                               "pre_invoice_discount_pct": "pre_invoice_discount_pct"}),
-         ["customer_code", "fiscal_year"]),
-        (_lookup(freight, {"market": "market", "fiscal_year": "fiscal_year", "freight_pct": "freight_pct",
-                           "other_cost_pct": "other_cost_pct"}), ["market", "fiscal_year"]),
-    ]
-    for frame, keys in lookups:
-        if frame is not None:
-            lines = lines.join(F.broadcast(frame), on=keys, how="left")
     return with_measures(lines)
 
 

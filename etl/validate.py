@@ -180,6 +180,13 @@ def clean_rows(flagged: DataFrame) -> DataFrame:
     return flagged.where(F.col("_rule").isNull()).drop("_rule", "_column", "_value", "_row_id")
 
 
+def rule_counts() -> list[SparkColumn]:
+    """Aggregates over a flagged frame: its rows, and its rows per rule broken
+    (for `DataFrame.observe`, so counting needs no pass of its own)."""
+    rule = F.col("_rule")
+    return [F.count(F.lit(1)).alias("rows"), *[F.sum(F.when(rule == r, 1).otherwise(0)).alias(r) for r in RULES]]
+
+
 def rejected_rows(flagged: DataFrame, table: str) -> DataFrame:
     """The quarantined rows in the dq_issues shape."""
     rule = F.col("_rule")
