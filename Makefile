@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 SAMPLE := data/sample
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install sample refresh dashboard bench bench-dashboard clean
+.PHONY: run test install sample refresh dashboard bench bench-dashboard bench-load clean
 
 run: $(STAMP) sample refresh
 	@echo; echo "P&L of the latest complete fiscal year (python -m queries run pnl):"
@@ -43,6 +43,9 @@ bench: $(STAMP)
 
 bench-dashboard: $(STAMP)
 	$(PY) bench/dashboard.py
+
+bench-load: $(STAMP)
+	$(PY) bench/load.py
 
 clean:
 	rm -rf data logs tests/output bench/output .pytest_cache

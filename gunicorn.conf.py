@@ -11,11 +11,13 @@ logging.basicConfig(level=os.environ.get("BIMS_LOG_LEVEL", "info").upper(),
                     format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 bind = os.environ.get("BIMS_BIND", "0.0.0.0:8050")
-# Processes for CPU (pandas and Plotly per callback) and threads for the waits
-# on the warehouse; all share the result cache (BIMS_CACHE_DIR or Redis).
-workers = int(os.environ.get("BIMS_WORKERS", multiprocessing.cpu_count() + 1))
+# Processes for CPU (pandas, Plotly and JSON per callback: one GIL each) and a
+# few threads for the waits on the warehouse; all share the result cache
+# (BIMS_CACHE_DIR or Redis). bench/load.py measured 2 x cores + 1 workers with
+# 2 threads ahead of cores + 1 with 4 (docs/performance.md).
+workers = int(os.environ.get("BIMS_WORKERS", multiprocessing.cpu_count() * 2 + 1))
 worker_class = "gthread"
-threads = int(os.environ.get("BIMS_THREADS", 4))
+threads = int(os.environ.get("BIMS_THREADS", 2))
 timeout = int(os.environ.get("BIMS_WORKER_TIMEOUT", 60))
 graceful_timeout = 30
 keepalive = 5

@@ -50,6 +50,12 @@ def create_app(settings: DashboardSettings | None = None) -> dash.Dash:
     import dashboard.callbacks  # noqa: F401, PLC0415 - registers every callback
 
     app.layout = _layout
+    # Dash sets itself up (the callback map, scripts) on the first request, with
+    # no lock: a fresh gunicorn worker whose first requests arrive together
+    # answered some with 500 "Callback function not found". Done here, once,
+    # before any request can arrive.
+    with app.server.test_request_context("/"):
+        app._setup_server()
     if settings.warm_cache:
         warm.start()
     _app = app
