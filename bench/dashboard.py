@@ -261,10 +261,10 @@ def instrument(app, recorder: Recorder, warehouse_path: Path, views: dict[str, s
         finally:
             local.run_s = getattr(local, "run_s", 0.0) + time.perf_counter() - began
 
-    def run_timed(name, params, refresh):
+    def run_timed(name, params, refresh, *scope):
         local.run_s = 0.0
         began = time.perf_counter()
-        frame = plain_run(name, params, refresh)
+        frame = plain_run(name, params, refresh, *scope)
         total = time.perf_counter() - began
         _bucket("pandas_ms", (total - local.run_s) * 1000)
         if _in_request():
@@ -521,6 +521,8 @@ def measure(path: Path, states: dict[str, list[dict]]) -> dict:
                 load(tab, base + page["path"], True)
             load(tab, base + "/bench-static", False)
             for module, page in sorted(pages.items(), key=lambda kv: kv[1]["order"]):
+                if module not in states:
+                    continue  # not a view of the data (the admins' Users page)
                 urls = [base + page["path"] + search_of(s) for s in states[module]]
                 say(f"{page['name']}: {len(urls)} URLs, each uncached then cached ...")
                 for n, url in enumerate(urls):
@@ -909,7 +911,9 @@ def main(argv: list[str] | None = None) -> int:
     m = measure(path, states)
     import dash
 
-    view_order = [p["name"] for p in sorted(dash.page_registry.values(), key=lambda p: p["order"])]
+    # The views of the data (not the admins' Users page, which has no filter states).
+    view_order = [p["name"] for p in sorted(dash.page_registry.values(), key=lambda p: p["order"])
+                  if not p.get("admin_only")]
     summary = summarise(m, view_order)
     result = {"scale": args.scale, "date": dt.date.today().isoformat(),
               "finished": dt.datetime.now().isoformat(timespec="seconds"), "code": code_version(),
