@@ -309,3 +309,20 @@ def test_a_large_table_is_staged_on_s3_and_copied(tmp_path, monkeypatch):
     cursor = RecordingCursor()
     RedshiftWarehouse._load(None, cursor, "agg_customer_product_yearly__staging", str(folder), table, "run-7")
     assert all(s.startswith("INSERT INTO") for s in cursor.statements) and "%s" in cursor.statements[0]
+
+
+@pytest.mark.parametrize("name", ["kpis", "top_markets", "customer_hierarchy", "sales_by_dimension"])
+def test_a_market_scope_limits_the_answer_on_redshift_as_on_duckdb(redshift_warehouse, full_warehouse, name):
+    """Row-level security's bound :markets_in_scope on the PostgreSQL-backed
+    warehouse: the same rows as DuckDB, and the same as filtering by hand."""
+    scope = frozenset({"India", "Japan"})
+    got = run(redshift_warehouse, name, markets_in_scope=scope).to_pandas()
+    expected = run(full_warehouse, name, markets_in_scope=scope).to_pandas()
+    same_answer(got, expected, f"{name} scoped")
+    if "market" in expected.columns:
+        assert set(expected["market"]) == scope
+    if name == "kpis":
+        by_hand = {m: run(full_warehouse, "kpis", market=m).to_pandas().set_index("measure")["this_year"]
+                   for m in scope}
+        assert math.isclose(expected.set_index("measure")["this_year"]["net_sales"],
+                            sum(v["net_sales"] for v in by_hand.values()), rel_tol=1e-9)
