@@ -38,22 +38,21 @@ def scopes() -> list[frozenset | None]:
 
 def warm(run_id: str) -> int:
     """Compute every card's default view for every scope; the number of cards computed."""
-    import dash  # noqa: PLC0415
-
     from dashboard import state  # noqa: PLC0415
     from dashboard.callbacks.cards import CARDS  # noqa: PLC0415
 
     started, done = time.monotonic(), 0
-    with_params = {p["module"].rsplit(".", 1)[-1]: p.get("path") == "/top-n" for p in dash.page_registry.values()}
     for scope in scopes():
         with data.acting_for(scope):
-            page_states = {}
-            for (page, _), card in CARDS.items():
+            try:
+                # One state serves every page: a card asks only for the filters its queries take.
+                page_state = state.for_page({}, with_params=True)
+            except data.DataUnavailable as exc:
+                log.info("not warmed: %s", exc)
+                return done
+            for card in CARDS.values():
                 try:
-                    if page not in page_states:
-                        page_states[page] = ({"filters": {}} if page == "data_status"
-                                             else state.for_page({}, with_params.get(page, False)))
-                    card.data(page_states[page])
+                    card.data(page_state)
                     done += 1
                 except Exception as exc:  # noqa: BLE001 - a card that cannot answer is not warmed
                     log.info("not warmed: %s/%s (%s)", card.page, card.name, exc)

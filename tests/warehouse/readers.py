@@ -27,3 +27,16 @@ def read_during(reader, sql: str, action, pause: float = 0.01) -> tuple[list, li
         done.set()
         thread.join()
     return seen, errors
+
+
+def check_old_or_new_during(reader, sql: str, refresh, current, pause: float = 0.01) -> None:
+    """Refresh while the reader reads: every read saw the old value or the new
+    one (the old first), no read failed, the refresh changed the value, and the
+    reader sees the new value afterwards. current() reads the value afresh."""
+    before = current()
+    seen, errors = read_during(reader, sql, refresh, pause)
+    after = current()
+    assert not errors
+    assert after > before
+    assert set(seen) <= {before, after} and seen[0] == before
+    assert reader.read(sql).column(0)[0].as_py() == after  # the reader picks up the new data

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from etl.schema import OUTPUT_TABLES
-from tests.warehouse.readers import read_during
+from tests.warehouse.readers import check_old_or_new_during
 from tests.conftest import ROOT, refresh_into
 from warehouse import WarehouseError, WarehouseUnavailable, connect
 from warehouse.duckdb import DuckDBWarehouse, path_from_url
@@ -161,14 +161,9 @@ def test_a_killed_refresh_leaves_the_previous_data_readable(spark, sample_full, 
 def test_readers_see_old_or_new_data_during_a_refresh(spark, sample_full, loaded):
     root, changed = loaded
     db = fresh_copy(spark, sample_full, root / "readers")
-    before = net_sales(db)
     reader = DuckDBWarehouse(db)
-    seen, errors = read_during(reader, NET_SALES, lambda: refresh_into(spark, changed, db), pause=0.02)
-    after = net_sales(db)
-    assert not errors
-    assert after > before
-    assert set(seen) <= {before, after} and seen[0] == before
-    assert reader.read(NET_SALES).column(0)[0].as_py() == after  # the reader picks up the new file
+    check_old_or_new_during(reader, NET_SALES, lambda: refresh_into(spark, changed, db), lambda: net_sales(db),
+                            pause=0.02)
     reader.close()
 
 

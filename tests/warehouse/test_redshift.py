@@ -15,7 +15,7 @@ import pytest
 from etl.schema import OUTPUT_TABLES
 from queries.catalog import catalog
 from queries.runner import run
-from tests.warehouse.readers import read_during
+from tests.warehouse.readers import check_old_or_new_during
 from tests.conftest import refresh_into_url
 from tests.warehouse.postgres import free_port
 from tests.warehouse.test_duckdb import with_prices_raised
@@ -145,14 +145,9 @@ def test_a_refresh_failing_half_way_leaves_the_previous_data(spark, sample_full,
 
 def test_readers_see_old_or_new_data_during_a_refresh(spark, sample_full, changed, database):
     refresh_into_url(spark, sample_full, database)
-    before = net_sales(database)
     reader = RedshiftWarehouse(database)
-    seen, errors = read_during(reader, NET_SALES, lambda: refresh_into_url(spark, changed, database), pause=0.01)
-    after = net_sales(database)
-    assert not errors
-    assert after > before
-    assert set(seen) <= {before, after} and seen[0] == before
-    assert reader.read(NET_SALES).column(0)[0].as_py() == after
+    check_old_or_new_during(reader, NET_SALES, lambda: refresh_into_url(spark, changed, database),
+                            lambda: net_sales(database), pause=0.01)
     reader.close()
 
 
