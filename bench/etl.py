@@ -202,18 +202,25 @@ def rows_read_last_runs(warehouse: Path) -> tuple[int, int]:
     return full, part
 
 
-def latest_complete_fiscal_year(warehouse: Path) -> int:
-    """The last fiscal year whose twelve months all have actuals, from a refreshed warehouse."""
+# Which fiscal year an incremental refresh recomputes: the one still running (what a
+# scheduled refresh does as each month's actuals arrive) and the latest complete one
+# (a restatement of last year, the larger of the two in this growing sample).
+INCREMENTAL_KINDS = {"current": "the fiscal year still running", "complete": "the latest complete fiscal year"}
+
+
+def incremental_year(warehouse: Path, kind: str) -> int:
+    """The fiscal year of this kind, from a refreshed warehouse."""
     import duckdb
 
+    having = "count(DISTINCT month) = 12" if kind == "complete" else "count(DISTINCT month) > 0"
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         row = con.execute("SELECT max(fiscal_year) FROM (SELECT fiscal_year FROM agg_customer_category_monthly "
-                          "WHERE has_actuals GROUP BY 1 HAVING count(DISTINCT month) = 12)").fetchone()
+                          f"WHERE has_actuals GROUP BY 1 HAVING {having})").fetchone()
     finally:
         con.close()
     if row[0] is None:
-        raise SystemExit(f"{warehouse}: no fiscal year has actuals in all twelve months")
+        raise SystemExit(f"{warehouse}: no fiscal year has actuals ({kind})")
     return int(row[0])
 
 
@@ -392,17 +399,24 @@ def stage_rows(results: list[dict]) -> list[tuple]:
     return rows
 
 
+def incrementals(result: dict) -> list[tuple[str, dict]]:
+    """(kind, run) of each incremental refresh measured in a result (older results hold
+    only the latest complete year, under `spark_incremental`)."""
+    runs = result.get("incremental") or {}
+    if not runs and result.get("spark_incremental"):
+        runs = {"complete": result["spark_incremental"]}
+    return [(kind, runs[kind]) for kind in INCREMENTAL_KINDS if kind in runs]
+
+
 def incremental_rows(results: list[dict]) -> list[tuple]:
     rows = []
-    for r in results:
-        inc = r.get("spark_incremental")
-        if not inc:
-            continue
+    for r, kind, inc in ((r, kind, inc) for r in results for kind, inc in incrementals(r)):
         share = inc["rows_read"] / inc["rows_read_full"] if inc.get("rows_read_full") else None
         st = inc["stages"]
-        rows.append((scale_name(r["scale"]), f"FY{inc['fiscal_year']}",
+        rows.append((scale_name(r["scale"]), f"FY{inc['fiscal_year']} ({kind})",
                      f"{inc['rows_read']:,} ({share:.0%})" if share is not None else "?",
-                     f"{r['spark']['seconds']:.1f}", f"{inc['seconds']:.1f}", f"{r['incremental_ratio']:.0%}",
+                     f"{r['spark']['seconds']:.1f}", f"{inc['seconds']:.1f}",
+                     f"{inc['seconds'] / r['spark']['seconds']:.0%}",
                      " / ".join(f"{s:.1f}" for s in inc.get("all_seconds", [])), f"{inc['peak_mb']:,.0f}",
                      " / ".join(f"{st.get(n, 0.0):.1f}" for n in ("extract", "validate", "transform", "load"))))
     return rows
@@ -412,8 +426,11 @@ def scaling_svg(results: list[dict], fmt: str) -> str:
     """Two log-log panels, seconds and peak MB against scale, as a plain SVG (no plotting library)."""
     import math
 
-    series = {"spark full refresh": ("spark", "#d62728"), "spark incremental (one fiscal year)":
-              ("spark_incremental", "#ff7f0e"), "duckdb baseline": ("duckdb", "#1f77b4")}
+    series = {"spark full refresh": ("spark", "#d62728"),
+              "spark incremental, year running": ("incremental_current", "#ff7f0e"),
+              "spark incremental, last complete year": ("incremental_complete", "#9467bd"),
+              "duckdb baseline": ("duckdb", "#1f77b4")}
+    results = [dict(r, **{f"incremental_{kind}": inc for kind, inc in incrementals(r)}) for r in results]
     scales = [r["scale"] for r in results]
     w, h, left, top, pw, ph = 820, 330, 70, 40, 300, 220
 
@@ -482,8 +499,14 @@ def render_section(store: dict) -> str:
                    f"(the other settings are those of `etl/spark.py`: AQE on, 64 MB broadcast threshold, "
                    f"ParallelGC, Arrow on).")
         commits = ", ".join(sorted({r.get("code", "unknown") for r in results}))
-        out.append(f"- DuckDB: {dd['duckdb']}, threads {dd['threads']}, memory_limit {dd['memory_limit']}"
-                   f"{'' if dd.get('memory_limit_set') else ' (its defaults)'}. ETL code: commit {commits}.")
+        limits: dict[str, list[str]] = {}
+        for r in results:
+            d = r["duckdb_settings"]
+            limits.setdefault(f"{d['memory_limit']}{'' if d.get('memory_limit_set') else ' (its default)'}",
+                              []).append(scale_name(r["scale"]))
+        limit_text = "; ".join(f"{limit} at scale {', '.join(scales)}" for limit, scales in limits.items())
+        out.append(f"- DuckDB: {dd['duckdb']}, threads {dd['threads']}, memory_limit {limit_text}. "
+                   f"ETL code: commit {commits}.")
         repeats = {r["repeat"] for r in results}
         out.append(f"- Times are wall-clock seconds of the whole subprocess (start-up included), best of "
                    f"{'/'.join(map(str, sorted(repeats)))} run(s); peak memory is the largest total resident "
@@ -509,17 +532,19 @@ def render_section(store: dict) -> str:
         out.append("")
         inc = incremental_rows(results)
         if inc:
-            out.append("Incremental refresh: `python -m etl refresh --fiscal-years Y` of the latest complete fiscal "
-                       "year, right after the full refresh and into the warehouse it wrote (best of the same "
-                       "number of runs). *rows in scope*: source rows it read after the fiscal-year filter, and "
-                       "their share of the full refresh's:")
+            out.append("Incremental refresh: `python -m etl refresh --fiscal-years Y`, right after the full "
+                       "refresh and into the warehouse it wrote (best of the same number of runs), for "
+                       "*current*, the fiscal year still running (what a scheduled refresh recomputes as each "
+                       "month's actuals arrive), and *complete*, the latest complete one. *rows in scope*: "
+                       "source rows it read after the fiscal-year filter, and their share of the full "
+                       "refresh's:")
             out.append("")
             out += markdown_table(("scale", "fiscal year", "rows in scope", "full s", "incremental s",
                                    "incremental / full", "incremental runs s", "peak MB",
                                    "extract / validate / transform / load"), inc)
             out.append("")
         plot = DOC.parent / f"etl-scaling-{fmt}.svg"
-        plotted = [r for r in results if r.get("spark_incremental")]  # runs of this bench's current shape
+        plotted = [r for r in results if incrementals(r)]  # runs of this bench's current shape
         if len(plotted) > 1:
             plot.write_text(scaling_svg(plotted, fmt))
             out.append(f"How time and peak memory grow with scale: [{plot.name}]({plot.name})")
@@ -566,6 +591,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scales", type=float, nargs="+", default=[1, 10])
     p.add_argument("--format", choices=("csv", "parquet"), default="csv")
     p.add_argument("--repeat", type=int, default=1, help="runs per contender and scale; the best time counts")
+    p.add_argument("--incremental", nargs="+", choices=tuple(INCREMENTAL_KINDS), default=list(INCREMENTAL_KINDS),
+                   help="which fiscal years to time an incremental refresh of, after each full one")
     p.add_argument("--no-check", action="store_true", help="skip the scale-0.01 equality check")
     p.add_argument("--no-doc", action="store_true", help="do not rewrite the section of docs/performance.md")
     p.add_argument("--duckdb-memory-limit", help="memory_limit for the baseline, e.g. 4GB (default: DuckDB's, "
@@ -589,7 +616,8 @@ def main(argv: list[str] | None = None) -> int:
         folder, counts = dataset(scale, args.format)
         warm_page_cache(folder)
         load_before = os.getloadavg()[0]
-        spark_runs, duck_runs, inc_runs = [], [], []
+        spark_runs, duck_runs = [], []
+        inc_runs: dict[str, list[dict]] = {kind: [] for kind in args.incremental}
         for i in range(args.repeat):
             tag = f"{scale_name(scale)}-{args.format}-{i + 1}"
             say(f"scale {scale_name(scale)} ({args.format}), run {i + 1}/{args.repeat}: spark refresh ...")
@@ -597,16 +625,16 @@ def main(argv: list[str] | None = None) -> int:
             require_success("spark refresh", spark_runs[-1])
             say(f"  spark  {spark_runs[-1]['seconds']:.1f} s, peak {spark_runs[-1]['peak_mb']:,.0f} MB; "
                 f"stages {spark_runs[-1]['stages']}")
-            year = latest_complete_fiscal_year(REPO / spark_runs[-1]["warehouse"])
-            say(f"scale {scale_name(scale)} ({args.format}), run {i + 1}/{args.repeat}: spark incremental "
-                f"refresh of FY{year} ...")
-            inc_runs.append(spark_run(folder, scale, args.format, f"{tag}-fy{year}", [year]))
-            require_success("spark incremental refresh", inc_runs[-1])
-            inc_runs[-1]["fiscal_year"] = year
-            inc_runs[-1]["rows_read_full"], inc_runs[-1]["rows_read"] = rows_read_last_runs(
-                REPO / inc_runs[-1]["warehouse"])
-            say(f"  spark  {inc_runs[-1]['seconds']:.1f} s, peak {inc_runs[-1]['peak_mb']:,.0f} MB; "
-                f"stages {inc_runs[-1]['stages']}")
+            for kind, runs in inc_runs.items():
+                year = incremental_year(REPO / spark_runs[-1]["warehouse"], kind)
+                say(f"scale {scale_name(scale)} ({args.format}), run {i + 1}/{args.repeat}: spark incremental "
+                    f"refresh of FY{year} ({kind}) ...")
+                runs.append(spark_run(folder, scale, args.format, f"{tag}-fy{year}", [year]))
+                require_success("spark incremental refresh", runs[-1])
+                runs[-1]["fiscal_year"] = year
+                runs[-1]["rows_read_full"], runs[-1]["rows_read"] = rows_read_last_runs(REPO / runs[-1]["warehouse"])
+                say(f"  spark  {runs[-1]['seconds']:.1f} s, peak {runs[-1]['peak_mb']:,.0f} MB; "
+                    f"stages {runs[-1]['stages']}")
             say(f"scale {scale_name(scale)} ({args.format}), run {i + 1}/{args.repeat}: duckdb baseline ...")
             duck_runs.append(duckdb_run(folder, scale, args.format, tag, args.duckdb_memory_limit))
             require_success("duckdb baseline", duck_runs[-1])
@@ -614,8 +642,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"stages {duck_runs[-1]['stages']}")
         best_spark = min(spark_runs, key=lambda r: r["seconds"])
         best_duck = min(duck_runs, key=lambda r: r["seconds"])
-        best_inc = min(inc_runs, key=lambda r: r["seconds"])
-        for best, runs in ((best_spark, spark_runs), (best_duck, duck_runs), (best_inc, inc_runs)):
+        best_inc = {kind: min(runs, key=lambda r: r["seconds"]) for kind, runs in inc_runs.items()}
+        for best, runs in ((best_spark, spark_runs), (best_duck, duck_runs),
+                           *((best_inc[kind], inc_runs[kind]) for kind in inc_runs)):
             best["all_seconds"] = [round(r["seconds"], 2) for r in runs]
             best["peak_mb"] = max(r["peak_mb"] for r in runs)
             best.pop("tail", None)
@@ -623,18 +652,17 @@ def main(argv: list[str] | None = None) -> int:
                         "rows_by_table": counts, "repeat": args.repeat, "date": today,
                         "load_before": load_before, "spark": best_spark, "duckdb": best_duck,
                         "ratio": best_spark["seconds"] / best_duck["seconds"],
-                        "spark_incremental": best_inc,
-                        "incremental_ratio": best_inc["seconds"] / best_spark["seconds"],
+                        "incremental": best_inc,
                         "cpu_ratio": best_spark["cpu_seconds"] / max(best_duck["cpu_seconds"], 1e-9),
                         "machine": info, "spark_settings": sp, "duckdb_settings": dd, "code": code})
 
     say("")
     say(f"format {args.format}; best of {args.repeat}; ratio = spark seconds / duckdb seconds")
     print_table(results)
-    for r in results:
-        inc = r["spark_incremental"]
-        say(f"scale {scale_name(r['scale'])}: incremental refresh of FY{inc['fiscal_year']} {inc['seconds']:.1f} s "
-            f"= {r['incremental_ratio']:.0%} of the full refresh ({inc['rows_read']:,} of "
+    for r, kind, inc in ((r, kind, inc) for r in results for kind, inc in incrementals(r)):
+        say(f"scale {scale_name(r['scale'])}: incremental refresh of FY{inc['fiscal_year']} ({kind}) "
+            f"{inc['seconds']:.1f} s = {inc['seconds'] / r['spark']['seconds']:.0%} of the full refresh "
+            f"({inc['rows_read']:,} of "
             f"{inc['rows_read_full']:,} rows in scope)")
     if not args.no_check:
         say("equality check: " + describe_check(store["checks"][args.format]))

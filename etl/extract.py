@@ -14,10 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
+from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from etl.schema import TABLES, TableSpec, spec_for_file_name
+from etl.transform import in_fiscal_years
+from etl.validate import iso_date
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +126,30 @@ def _normalise_header(name: str) -> str:
     return name.replace("\ufeff", "").strip().lower()
 
 
-def read_table(spark: SparkSession, source: SourceFile, spec: TableSpec) -> DataFrame:
+def fiscal_year_scope(spec: TableSpec, raw: DataFrame, years, start_month: int) -> SparkColumn | None:
+    """The rows of a table that belong to these fiscal years, plus those whose year
+    cannot be told (so validate still reports them); None keeps every row.
+
+    Written on the raw columns so that Spark pushes it into the scan: Parquet
+    sources then skip the other years' row groups by their min/max statistics.
+    """
+    if not years:
+        return None
+    names = {_normalise_header(c): c for c in raw.columns}
+    if "date" in spec.column_names and "date" in names:
+        date = F.col(f"`{names['date']}`")
+        if not isinstance(raw.schema[names["date"]].dataType, (T.DateType, T.TimestampType)):
+            date = iso_date(F.trim(date))
+        return date.isNull() | in_fiscal_years(date, years, start_month)
+    year = next((names[c] for c in ("fiscal_year", "cost_year") if c in spec.column_names and c in names), None)
+    if year is None:
+        return None
+    value = F.trim(F.col(f"`{year}`").cast("string"))
+    return value.isNull() | ~value.rlike(r"^[0-9]{4}$") | value.cast("int").isin(*years)
+
+
+def read_table(spark: SparkSession, source: SourceFile, spec: TableSpec, fiscal_years=(),
+               fiscal_start_month: int = 9) -> DataFrame:
     if source.fmt == "csv":
         # header, RFC 4180 quotes ("" inside a quoted field), CRLF or LF endings;
         # no schema inference: every value arrives as the string the file holds,
@@ -144,6 +171,11 @@ def read_table(spark: SparkSession, source: SourceFile, spec: TableSpec) -> Data
         (F.col(f"`{columns[c.name]}`") if c.name in columns else F.lit(None).cast("string")).alias(c.name)
         for c in spec.columns
     ]
+    scope = fiscal_year_scope(spec, raw, fiscal_years, fiscal_start_month)
+    if scope is not None:
+        raw = raw.where(scope)
+    # The row id comes after the filter: it is not deterministic, and Spark
+    # pushes no filter through it.
     return raw.select(
         *selected,
         F.lit(source.shown_as).alias("_source_file"),
@@ -176,7 +208,9 @@ def discover(source: str, staging_dir: Path | None = None) -> dict[str, SourceFi
     return files
 
 
-def extract(spark: SparkSession, source: str, staging_dir: Path | None = None) -> Extracted:
+def extract(spark: SparkSession, source: str, staging_dir: Path | None = None, fiscal_years=(),
+            fiscal_start_month: int = 9) -> Extracted:
+    """Every source table as a frame; with `fiscal_years`, only those years' rows."""
     files = discover(source, staging_dir)
     missing_required = [t.name for t in TABLES.values() if t.required and t.name not in files]
     if missing_required:
@@ -187,5 +221,6 @@ def extract(spark: SparkSession, source: str, staging_dir: Path | None = None) -
     missing_optional = [t.name for t in TABLES.values() if not t.required and t.name not in files]
     for name in missing_optional:
         log.warning("optional table %s is not in %s: the measures that need it are absent", name, source)
-    frames = {name: read_table(spark, f, TABLES[name]) for name, f in files.items()}
+    frames = {name: read_table(spark, f, TABLES[name], fiscal_years, fiscal_start_month)
+              for name, f in files.items()}
     return Extracted(frames, files, missing_optional)

@@ -62,22 +62,6 @@ def new_run_id() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
 
 
-def _in_scope(frame: DataFrame, name: str, settings: Settings) -> DataFrame:
-    """With --fiscal-years, only rows of those years (and rows whose year
-    cannot be told, so their rejection is still reported)."""
-    years = settings.fiscal_years
-    if not years:
-        return frame
-    spec = TABLES[name]
-    if "date" in spec.column_names:
-        date = F.col("date")
-        return frame.where(date.isNull() | tf.in_fiscal_years(date, years, settings.fiscal_start_month))
-    year_column = next((c for c in ("fiscal_year", "cost_year") if c in spec.column_names), None)
-    if year_column:
-        return frame.where(F.col(year_column).isNull() | F.col(year_column).isin(*years))
-    return frame
-
-
 def _count_rules(flagged: DataFrame) -> tuple[int, dict[str, int]]:
     counts = {row["rule"]: row["count"] for row in
               flagged.groupBy(F.col("_rule").alias("rule")).count().collect()}
@@ -137,14 +121,15 @@ def refresh(source: str, settings: Settings, show: Callable[[str], None] = print
         if spark is None:
             spark = stages.run("spark", f"starting on {settings.spark_master}", lambda: get_spark(
                 settings.spark_master, settings.spark_driver_memory, settings.shuffle_partitions))
-        extracted: Extracted = stages.run("extract", f"reading {source}", lambda: extract(spark, source, staging / "source"))
+        extracted: Extracted = stages.run("extract", f"reading {source}", lambda: extract(
+            spark, source, staging / "source", settings.fiscal_years, settings.fiscal_start_month))
         record["layout"] = extracted.layout
         summary.missing_tables = extracted.missing_optional
         for name in summary.missing_tables:
             show(f"warning    optional table {name} is missing: the measures that need it are absent")
 
         def validate():
-            flagged = vd.check_all({n: _in_scope(f, n, settings) for n, f in extracted.frames.items()}, settings)
+            flagged = vd.check_all(extracted.frames, settings)
             observed: dict[str, Observation] = {}
             clean: dict[str, DataFrame] = {}
             for name, frame in flagged.items():

@@ -122,7 +122,9 @@ class DuckDBWarehouse(Warehouse):
                 stale.unlink(missing_ok=True)
             staged = self.path.with_name(f".{self.path.name}.{run_id}.tmp")
             try:
-                if self.path.exists():
+                if self.path.exists() and publication.tables and not publication.replace_fiscal_years:
+                    _carry_over(self.path, staged, replaced=set(publication.tables))
+                elif self.path.exists():
                     shutil.copyfile(self.path, staged)
                 written = self._apply(staged, publication)
                 with open(staged, "rb+") as f:
@@ -195,3 +197,32 @@ def _fsync_dir(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _carry_over(live: Path, new: Path, replaced: set[str]) -> None:
+    """Start `new` with the tables of `live` that a full refresh does not replace
+    (the run history and findings).
+
+    Cheaper than copying the file whole and rewriting most of it, and the file
+    stays compact: DuckDB does not give back the space of a replaced table.
+    """
+    con = duckdb.connect(str(new))
+    try:
+        con.execute("ATTACH ? AS live (READ_ONLY)", [str(live)])
+        tables = [r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'live' "
+            "AND table_schema = 'main' AND table_type = 'BASE TABLE' ORDER BY table_name").fetchall()]
+        con.execute("BEGIN TRANSACTION")
+        for ddl in META_TABLES.values():
+            con.execute(ddl)
+        for table in tables:
+            if table in replaced:
+                continue
+            if table in META_TABLES:
+                con.execute(f'INSERT INTO main."{table}" BY NAME SELECT * FROM live.main."{table}"')
+            else:
+                con.execute(f'CREATE TABLE main."{table}" AS SELECT * FROM live.main."{table}"')
+        con.execute("COMMIT")
+        con.execute("DETACH live")
+    finally:
+        con.close()

@@ -424,3 +424,42 @@ def test_cli_refresh_from_s3_loads_every_sold_unit(s3_data, cli_refresh):
         runs = con.execute("SELECT status, source, layout FROM etl_runs").fetchall()
     assert loaded == expected
     assert runs == [("succeeded", f"s3://{BUCKET}/csv", "full")]
+
+
+# ------------------------------------------------ one fiscal year only --
+def test_a_fiscal_year_refresh_reads_that_years_rows_and_the_unreadable_ones(spark, tmp_path):
+    source = minimal_source(tmp_path, skip=("fact_sales_monthly", "gross_price"))
+    write_csv(tmp_path / "fact_sales_monthly.csv", [
+        "date,product_code,customer_code,sold_quantity",
+        "2020-08-01,A0118150101,90002002,1",  # FY2020's last month
+        "2020-09-01,A0118150101,90002002,2",  # FY2021's first
+        " 2021-08-01 ,A0118150101,90002002,3",  # FY2021's last, padded
+        "2021-09-01,A0118150101,90002002,4",  # FY2022
+        "2021-13-01,A0118150101,90002002,5",  # no year can be told: kept, so validate reports it
+        ",A0118150101,90002002,6",  # no date: kept too
+    ])
+    write_csv(tmp_path / "gross_price.csv", [
+        "product_code,fiscal_year,gross_price", "A0118150101,2020,1", "A0118150101,2021,2",
+        "A0118150101, 2022,3", "A0118150101,21,4", "A0118150101,,5"])
+
+    extracted = extract(spark, str(source), fiscal_years=(2021,), fiscal_start_month=9)
+
+    assert rows(extracted.frames["fact_sales_monthly"], "sold_quantity") == [("2",), ("3",), ("5",), ("6",)]
+    assert rows(extracted.frames["gross_price"], "gross_price") == [("2",), ("4",), ("5",)]
+
+
+def test_a_fiscal_year_refresh_skips_other_years_inside_a_parquet_file(spark, tmp_path):
+    """The year filter reaches the Parquet reader (no row id or other
+    non-deterministic column stands in its way), which skips row groups whose
+    dates all lie outside the year."""
+    source = minimal_source(tmp_path, skip=("fact_sales_monthly",))
+    months = [dt.date(2019 + (m + 8) // 12, (m + 8) % 12 + 1, 1) for m in range(36)]  # Sep 2019 .. Aug 2022
+    pq.write_table(pa.table({"date": months, "product_code": ["A0118150101"] * 36,
+                             "customer_code": ["90002002"] * 36, "sold_quantity": list(range(36))}),
+                   tmp_path / "fact_sales_monthly.parquet", row_group_size=12)
+
+    sales = extract(spark, str(source), fiscal_years=(2021,)).frames["fact_sales_monthly"]
+
+    plan = sales._jdf.queryExecution().executedPlan().toString()
+    assert "PushedFilters: [Or(IsNull(date),And(GreaterThanOrEqual(date,2020-09-01),LessThanOrEqual(date,2021-08-01)))]" in plan
+    assert rows(sales, "sold_quantity") == [(n,) for n in range(12, 24)]

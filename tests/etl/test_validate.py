@@ -239,3 +239,39 @@ def test_too_many_rejects_fail_the_refresh_and_leave_the_warehouse(spark, tmp_pa
         assert statuses == ["succeeded", "failed"]
         failed_run = con.execute("SELECT run_id FROM etl_runs WHERE status = 'failed'").fetchone()[0]
         assert con.execute("SELECT count(*) FROM dq_issues WHERE run_id = ?", [failed_run]).fetchone()[0] > 0
+
+
+# Rule 2 and rule 6 read text with character tests and Spark's casts (cheaper
+# than a regular expression and a date formatter); these are the verdicts the
+# brief asks for, written out by hand, on the edge cases of both.
+DATE_TEXTS = {
+    "2020-09-01": "2020-09-01", "2020-02-29": "2020-02-29", "0001-01-01": "0001-01-01",
+    "2021-02-29": None, "2020-13-01": None, "2020-00-10": None, "2020-9-01": None, "2020-09-1": None,
+    "20200901": None, "2020/09/01": None, "2020-09-01T00": None, "2020-09-0T": None, "2020-09": None,
+    "2o20-09-01": None, "09-01-2020": None, "2020-09-01 12:00:00": None, "yyyy-mm-dd": None,
+}
+DECIMAL_TEXTS = {
+    "12": 12.0, "-0.5": -0.5, "+.5": 0.5, "3.": 3.0, ".25": 0.25, "007": 7.0, "0.1234567890123": 0.1234567890123,
+    "4,5": None, "1e5": None, "1E5": None, "NaN": None, "Infinity": None, "-inf": None, "0x10": None,
+    "1d": None, "2f": None, ".": None, "-": None, "+-1": None, "1.2.3": None, "1-2": None, "12 000": None,
+}
+
+
+def test_dates_read_only_as_yyyy_mm_dd_calendar_days(spark):
+    from pyspark.sql import functions as F
+
+    from etl.validate import iso_date
+
+    frame = spark.createDataFrame([(t,) for t in DATE_TEXTS], "text string")
+    got = {r["text"]: r["day"] for r in frame.select("text", iso_date(F.col("text")).cast("string").alias("day")).collect()}
+    assert got == DATE_TEXTS
+
+
+def test_numbers_read_only_as_plain_decimals(spark):
+    from pyspark.sql import functions as F
+
+    from etl.validate import plain_decimal
+
+    frame = spark.createDataFrame([(t,) for t in DECIMAL_TEXTS], "text string")
+    got = {r["text"]: r["value"] for r in frame.select("text", plain_decimal(F.col("text")).alias("value")).collect()}
+    assert got == DECIMAL_TEXTS

@@ -197,3 +197,28 @@ def test_incremental_refresh_equals_a_full_refresh(spark, sample_full, loaded):
     years = DuckDBWarehouse(incremental).read(
         "SELECT fiscal_years FROM etl_runs ORDER BY started_at").column(0).to_pylist()
     assert years == ["all", "2021"]
+
+
+def test_a_full_refresh_keeps_the_run_history_and_findings_and_the_file_compact(spark, sample_full, loaded):
+    root, _ = loaded
+    # one sales row names an unknown customer: one finding per run
+    source = shutil.copytree(sample_full, root / "with-a-finding")
+    with open(source / "fact_sales_monthly.csv", "a") as sales:
+        sales.write("2020-09-01,A0118150101,99999999,5\n")
+    db = root / "compact" / "bims.duckdb"
+    db.parent.mkdir()
+    refresh_into(spark, source, db)
+    first_size = db.stat().st_size
+    for _ in range(3):
+        refresh_into(spark, source, db)
+
+    after = DuckDBWarehouse(db)
+    runs = after.read("SELECT run_id, status FROM etl_runs ORDER BY started_at").to_pylist()
+    assert len(runs) == 4 and all(r["status"] == "succeeded" for r in runs)
+    assert after.read("SELECT count(DISTINCT run_id) FROM etl_run_tables").column(0)[0].as_py() == 4
+    findings = after.read("SELECT run_id, rule, offending_value FROM dq_issues ORDER BY run_id").to_pylist()
+    assert findings == [{"run_id": r["run_id"], "rule": "known_reference", "offending_value": "99999999"}
+                        for r in runs]
+    after.close()
+    # four full refreshes take no more room than one (each used to leave the replaced tables' blocks behind)
+    assert db.stat().st_size < 1.2 * first_size
