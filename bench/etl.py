@@ -432,7 +432,7 @@ def scaling_svg(results: list[dict], fmt: str) -> str:
               "duckdb baseline": ("duckdb", "#1f77b4")}
     results = [dict(r, **{f"incremental_{kind}": inc for kind, inc in incrementals(r)}) for r in results]
     scales = [r["scale"] for r in results]
-    w, h, left, top, pw, ph = 820, 330, 70, 40, 300, 220
+    w, h, left, top, pw, ph = 820, 350, 70, 40, 300, 220
 
     def panel(x0: int, title: str, key: str, unit: str) -> list[str]:
         values = [r[k][key] for r in results for k, _ in series.values() if r.get(k)]
@@ -470,10 +470,10 @@ def scaling_svg(results: list[dict], fmt: str) -> str:
 
     body = panel(left, f"Refresh time ({fmt.upper()} sources)", "seconds", "seconds (log)")
     body += panel(left + pw + 110, "Peak resident memory", "peak_mb", "MB (log)")
-    for i, (name, (_, colour)) in enumerate(series.items()):
-        lx = left + i * 250
-        body += [f'<rect x="{lx}" y="{h - 22}" width="14" height="4" fill="{colour}"/>',
-                 f'<text x="{lx + 20}" y="{h - 16}">{name}</text>']
+    for i, (name, (_, colour)) in enumerate(series.items()):  # two legend entries per row
+        lx, ly = left + (i % 2) * 360, h - 34 + (i // 2) * 18
+        body += [f'<rect x="{lx}" y="{ly - 6}" width="14" height="4" fill="{colour}"/>',
+                 f'<text x="{lx + 20}" y="{ly}">{name}</text>']
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" '
             f'font-size="11">\n<rect width="{w}" height="{h}" fill="white"/>\n' + "\n".join(body) + "\n</svg>\n")
 

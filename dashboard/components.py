@@ -36,14 +36,17 @@ def navbar(pages, user=None) -> dbc.Navbar:
     return dbc.Navbar(dbc.Container([
         dbc.NavbarBrand([html.I(className="bi bi-bar-chart-line-fill me-2"), "BIMS",
                          html.Span("Business Insights", className="brand-sub ms-2")], href="/"),
-        dbc.NavbarToggler(id=ids.NAV_TOGGLER),
-        dbc.Collapse(dbc.Nav(links, navbar=True, className="me-auto"), id=ids.NAV_COLLAPSE, navbar=True),
+        # Below the lg breakpoint the links collapse: the user menu then follows the
+        # brand, the menu button sits at the right edge, and the links open below.
+        dbc.NavbarToggler(id=ids.NAV_TOGGLER, className="order-3 order-lg-0 ms-2"),
+        dbc.Collapse(dbc.Nav(links, navbar=True, className="me-auto"), id=ids.NAV_COLLAPSE, navbar=True,
+                     className="order-4 order-lg-0"),
         html.Div([
             html.Span(id=ids.REFRESH_INFO, className="refresh-info me-3"),
             dbc.Button(html.I(className="bi bi-circle-half"), id=ids.THEME_TOGGLE, color="link",
                        className="theme-toggle", title="Light or dark theme", n_clicks=0),
             user_menu(user),
-        ], className="d-flex align-items-center"),
+        ], className="d-flex align-items-center order-2 order-lg-0 ms-auto ms-lg-0"),
     ], fluid=True), id=ids.NAVBAR, className="bims-navbar mb-3", color="dark", dark=True,
                       expand="lg")
 

@@ -115,6 +115,12 @@ def test_a_tablet_gets_the_whole_page_and_a_menu(browser, live_url, output_dir):
         assert tab.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
         tab.screenshot(path=str(output_dir / "screenshots" / "tablet-overview.png"), full_page=True)
         assert not tab.locator(css_id(ids.nav_link("sales"))).is_visible()
+        # one row: brand at the left, then the user menu, the menu button at the right edge
+        brand, user, toggler = (tab.locator(s).bounding_box() for s in (
+            ".navbar-brand", ".user-menu", f"#{ids.NAV_TOGGLER}"))
+        assert brand["x"] < user["x"] < toggler["x"]
+        assert abs((user["y"] + user["height"] / 2) - (toggler["y"] + toggler["height"] / 2)) < 8
+        assert 820 - (toggler["x"] + toggler["width"]) < 40
         tab.click(f"#{ids.NAV_TOGGLER}")
         tab.locator(css_id(ids.nav_link("sales"))).click()
         tab.wait_for_url("**/sales**")
