@@ -17,11 +17,10 @@ from urllib.parse import urlparse
 from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
-from etl.schema import TABLES, TableSpec, spec_for_file_name
+from etl.schema import MONTH, TABLES, YEAR, TableSpec, spec_for_file_name
 from etl.transform import in_fiscal_years
-from etl.validate import iso_date
+from etl.validate import parse_value
 
 log = logging.getLogger(__name__)
 
@@ -133,19 +132,15 @@ def fiscal_year_scope(spec: TableSpec, raw: DataFrame, years, start_month: int) 
     Written on the raw columns so that Spark pushes it into the scan: Parquet
     sources then skip the other years' row groups by their min/max statistics.
     """
-    if not years:
-        return None
     names = {_normalise_header(c): c for c in raw.columns}
-    if "date" in spec.column_names and "date" in names:
-        date = F.col(f"`{names['date']}`")
-        if not isinstance(raw.schema[names["date"]].dataType, (T.DateType, T.TimestampType)):
-            date = iso_date(F.trim(date))
-        return date.isNull() | in_fiscal_years(date, years, start_month)
-    year = next((names[c] for c in ("fiscal_year", "cost_year") if c in spec.column_names and c in names), None)
-    if year is None:
+    # A fact's month decides its year; the yearly tables carry the year itself.
+    column = next((c for c in spec.columns if c.kind in (MONTH, YEAR) and c.name in names), None)
+    if not years or column is None:
         return None
-    value = F.trim(F.col(f"`{year}`").cast("string"))
-    return value.isNull() | ~value.rlike(r"^[0-9]{4}$") | value.cast("int").isin(*years)
+    name = names[column.name]
+    value = parse_value(F.col(f"`{name}`"), column.kind, raw.schema[name].dataType)
+    in_years = in_fiscal_years(value, years, start_month) if column.kind == MONTH else value.isin(*years)
+    return value.isNull() | in_years
 
 
 def read_table(spark: SparkSession, source: SourceFile, spec: TableSpec, fiscal_years=(),

@@ -99,6 +99,11 @@ def _parse(raw: SparkColumn, text: SparkColumn, kind: str, dtype: T.DataType) ->
     raise ValueError(f"unknown column kind {kind}")
 
 
+def parse_value(raw: SparkColumn, kind: str, dtype: T.DataType) -> SparkColumn:
+    """The typed value of a raw column of this kind, NULL when it does not parse."""
+    return _parse(raw, _text(raw), kind, dtype)
+
+
 def _checks(spec: TableSpec, text: dict[str, SparkColumn], typed: dict[str, SparkColumn],
             settings: Settings) -> list[tuple[str, str, SparkColumn]]:
     """(rule, column, failing condition) in the order they are tried."""
