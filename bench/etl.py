@@ -496,8 +496,8 @@ def render_section(store: dict) -> str:
                    f"(see the load table below).")
         out.append(f"- Spark: pyspark {sp['pyspark']}, {sp['java']}, master `{sp['master']}`, driver memory "
                    f"{sp['driver_memory']}, `spark.sql.shuffle.partitions` {sp['shuffle_partitions']} "
-                   f"(the other settings are those of `etl/spark.py`: AQE on, 64 MB broadcast threshold, "
-                   f"ParallelGC, Arrow on).")
+                   f"(the other settings are those of `etl/spark.py` at the commit that ran: AQE off after "
+                   f"1d0bb5e, on up to it; 64 MB broadcast threshold, ParallelGC, Arrow on).")
         commits = ", ".join(sorted({r.get("code", "unknown") for r in results}))
         limits: dict[str, list[str]] = {}
         for r in results:

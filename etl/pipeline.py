@@ -10,6 +10,7 @@ import shutil
 import tempfile
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import reduce
 from pathlib import Path
@@ -149,14 +150,18 @@ def refresh(source: str, settings: Settings, show: Callable[[str], None] = print
                 _record_rules(name, *_count_rules(frame))
             # Rule 1 on the facts is found where they are combined at their key, so the
             # combine runs here: one pass over each fact file, then it is cached.
+            # What the transform needs to know of the combined facts as a whole
+            # (their months, any duplicate keys) is observed on this same pass too.
+            summary_of_facts = Observation(f"facts_{run_id}")
             combined = tf.combine_facts(clean["fact_sales_monthly"], clean.get("fact_forecast_monthly"),
-                                        clean.get("post_invoice_deductions")).persist(StorageLevel.MEMORY_AND_DISK)
+                                        clean.get("post_invoice_deductions")) \
+                .observe(summary_of_facts, *tf.fact_summary()).persist(StorageLevel.MEMORY_AND_DISK)
             persisted.append(combined)
             combined.count()
             for name, observation in observed.items():
                 counts = observation.get
                 _record_rules(name, counts["rows"], {r: counts[r] for r in vd.RULES if counts.get(r)})
-            return clean, combined
+            return clean, combined, summary_of_facts.get
 
         def _record_rules(name: str, read: int, rules: dict[str, int]) -> None:
             summary.rows_read[name] = read
@@ -167,12 +172,13 @@ def refresh(source: str, settings: Settings, show: Callable[[str], None] = print
                 findings.append(vd.rejected_rows(flagged_frames[name], name))
 
         flagged_frames: dict[str, DataFrame] = {}
-        clean, combined = stages.run("validate", f"{len(vd.RULES)} business rules on {len(extracted.frames)} tables",
-                                     validate)
+        clean, combined, facts = stages.run(
+            "validate", f"{len(vd.RULES)} business rules on {len(extracted.frames)} tables", validate)
         vd.enforce_reject_limit(summary.rows_read, summary.rows_rejected, settings)
 
         tables = stages.run("transform", "computing measures and aggregates",
-                            lambda: _transform(clean, combined, settings, staging / "out", findings, persisted))
+                            lambda: _transform(spark, clean, combined, facts, settings, staging / "out", findings,
+                                               persisted))
         stages.run("load", f"publishing {len(tables)} tables to {warehouse.url}",
                    lambda: finish("succeeded", "", tables))
         return summary
@@ -189,16 +195,17 @@ def refresh(source: str, settings: Settings, show: Callable[[str], None] = print
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _transform(clean: dict[str, DataFrame], combined: DataFrame, settings: Settings, out: Path,
-               findings: list[DataFrame], persisted: list[DataFrame]) -> dict[str, str]:
+def _transform(spark, clean: dict[str, DataFrame], combined: DataFrame, facts: dict, settings: Settings,
+               out: Path, findings: list[DataFrame], persisted: list[DataFrame]) -> dict[str, str]:
     """Build the output tables as Parquet folders under `out`; add findings."""
     customers, markets, geography_warnings = vd.geography(clean["dim_customer"], clean.get("dim_market"))
     findings.append(geography_warnings)
     products = clean["dim_product"]
-    findings.append(tf.duplicate_keys(combined))
-    lines = tf.sales_lines(combined, customers, products, clean["gross_price"], clean.get("manufacturing_cost"),
-                           clean.get("pre_invoice_deductions"), clean.get("freight_cost"),
-                           settings.fiscal_start_month)
+    if (facts["most_rows_per_key"] or 0) > 1:
+        findings.append(tf.duplicate_keys(combined))
+    lines = tf.sales_lines(combined, tf.fact_months(spark, facts), customers, products, clean["gross_price"],
+                           clean.get("manufacturing_cost"), clean.get("pre_invoice_deductions"),
+                           clean.get("freight_cost"), settings.fiscal_start_month)
     yearly = tf.customer_product_yearly(lines, customers, products).persist(StorageLevel.MEMORY_AND_DISK)
     persisted.append(yearly)
     lookup_findings = tf.missing_lookups(yearly, set(clean))
@@ -225,11 +232,14 @@ def _transform(clean: dict[str, DataFrame], combined: DataFrame, settings: Setti
                                           F.lit(None).cast("double").alias("freight_pct"),
                                           F.lit(None).cast("double").alias("other_cost_pct"))
     frames["market_cost_rates_yearly"] = tf.market_cost_rates_yearly(freight, markets)
-    paths = {}
-    for name in OUTPUT_TABLES:
-        if name in frames:
-            path = out / name
-            frames[name].coalesce(1 if name.startswith(("dim_", "product_", "customer_", "market_")) else 4) \
-                .write.mode("overwrite").parquet(str(path))
-            paths[name] = str(path)
-    return paths
+    def write(name: str) -> str:
+        path = out / name
+        frames[name].coalesce(1 if name.startswith(("dim_", "product_", "customer_", "market_")) else 4) \
+            .write.mode("overwrite").parquet(str(path))
+        return str(path)
+
+    # Writing a small table is mostly driver work (planning, generating code):
+    # a few at once overlap it with the large aggregates' tasks.
+    names = [name for name in OUTPUT_TABLES if name in frames]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        return dict(zip(names, pool.map(write, names)))

@@ -112,6 +112,26 @@ def combine_facts(sales: DataFrame, forecasts: DataFrame | None, post_invoice: D
     )
 
 
+def fact_summary() -> list[SparkColumn]:
+    """Aggregates over the combined facts, for `DataFrame.observe` while they are
+    first computed (so they need no pass of their own): the months present, the
+    months with any actuals, and the most source rows one key has in a table
+    (above 1: there are duplicate keys to report)."""
+    return [
+        F.collect_set("date").alias("months"),
+        F.collect_set(F.when(F.col("sold_quantity").isNotNull(), F.col("date"))).alias("months_with_actuals"),
+        F.max(F.greatest("n_sales", "n_forecasts", "n_post_invoice")).alias("most_rows_per_key"),
+    ]
+
+
+def fact_months(spark, summary: dict) -> DataFrame:
+    """Each month of the facts and whether it has any actuals, from the observed
+    `fact_summary` (a few hundred rows, held on the driver)."""
+    with_actuals = set(summary["months_with_actuals"])
+    return spark.createDataFrame([(m, m in with_actuals) for m in sorted(summary["months"])],
+                                 "date date, has_actuals boolean")
+
+
 def duplicate_keys(combined: DataFrame) -> DataFrame:
     """Rule 1 on the large facts: keys that appear more than once in a table."""
     parts = []
@@ -137,7 +157,7 @@ def _lookup(frame: DataFrame | None, columns: dict[str, str]) -> DataFrame | Non
     return frame.select(*[F.col(src).alias(dst) for src, dst in columns.items()])
 
 
-def sales_lines(combined: DataFrame, customers: DataFrame, products: DataFrame,
+def sales_lines(combined: DataFrame, months: DataFrame, customers: DataFrame, products: DataFrame,
                 gross_price: DataFrame, manufacturing_cost: DataFrame | None,
                 pre_invoice: DataFrame | None, freight: DataFrame | None,
                 start_month: int = 9) -> DataFrame:
@@ -149,9 +169,8 @@ def sales_lines(combined: DataFrame, customers: DataFrame, products: DataFrame,
     and aggregates need (market, the category path): the aggregates attach the
     rest after summing, so the large shuffles move narrow rows.
     """
-    # Each month, and whether it has any actuals (at most a few hundred rows).
-    months = combined.groupBy("date").agg(F.max(F.col("sold_quantity").isNotNull()).alias("has_actuals")) \
-        .withColumn("fiscal_year", fiscal_year(F.col("date"), start_month))
+    # `months` (see `fact_months`): each month and whether it has any actuals.
+    months = months.withColumn("fiscal_year", fiscal_year(F.col("date"), start_month))
     years = months.select("fiscal_year").distinct()
     # The rates are looked up per (customer, fiscal year) and per (product, fiscal
     # year) in two small tables joined beforehand, so each of the millions of lines

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from pyspark.sql import Observation
 from pyspark.sql import functions as F
 
 from etl import transform as tf
@@ -13,6 +14,14 @@ D = dt.date
 
 def frame(spark, columns: str, rows: list[tuple]):
     return spark.createDataFrame(rows, columns)
+
+
+def combine(sales, forecasts, post):
+    """The combined facts and what the pipeline observes of them on the same pass."""
+    summary = Observation()
+    combined = tf.combine_facts(sales, forecasts, post).observe(summary, *tf.fact_summary()).cache()
+    combined.count()
+    return combined, summary.get
 
 
 @pytest.mark.parametrize("date, start, year, quarter, month", [
@@ -83,10 +92,20 @@ def tiny(spark):
     freight = frame(spark, "market string, fiscal_year int, freight_pct double, other_cost_pct double", [
         ("India", 2020, 0.02, 0.005), ("India", 2021, 0.03, 0.004),
     ])
-    combined = tf.combine_facts(sales, forecasts, post)
-    lines = tf.sales_lines(combined, customers, products, gross_price, mfg, pre, freight)
+    combined, summary = combine(sales, forecasts, post)
+    lines = tf.sales_lines(combined, tf.fact_months(spark, summary), customers, products, gross_price, mfg, pre,
+                           freight)
     rows = {(r.date, r.customer_code, r.product_code): r.asDict() for r in lines.collect()}
-    return dict(lines=lines, rows=rows, combined=combined, customers=customers, products=products)
+    return dict(lines=lines, rows=rows, combined=combined, customers=customers, products=products,
+                summary=summary)
+
+
+def test_the_facts_summary_observed_on_the_combine(tiny):
+    # Months in the facts: Aug, Sep, Oct 2020 (actuals) and Jan 2022 (a forecast only).
+    summary = tiny["summary"]
+    assert sorted(summary["months"]) == [D(2020, 8, 1), D(2020, 9, 1), D(2020, 10, 1), D(2022, 1, 1)]
+    assert sorted(summary["months_with_actuals"]) == [D(2020, 8, 1), D(2020, 9, 1), D(2020, 10, 1)]
+    assert summary["most_rows_per_key"] == 1
 
 
 def test_money_measures_follow_the_brief(tiny):
@@ -160,7 +179,10 @@ def test_duplicate_fact_keys_are_quarantined(spark):
     sales = frame(spark, "date date, customer_code string, product_code string, sold_quantity double", [
         (D(2021, 1, 1), "C1", "P1", 5.0), (D(2021, 1, 1), "C1", "P1", 7.0), (D(2021, 2, 1), "C1", "P1", 1.0),
     ])
-    combined = tf.combine_facts(sales, None, None)
+    combined, summary = combine(sales, None, None)
+    assert summary["most_rows_per_key"] == 2
+    # January's only actuals are the duplicated key's: the month has none left.
+    assert summary["months_with_actuals"] == [D(2021, 2, 1)]
     rows = {r.date: r for r in combined.collect()}
     assert rows[D(2021, 1, 1)].sold_quantity is None and rows[D(2021, 1, 1)].n_sales == 2
     assert rows[D(2021, 2, 1)].sold_quantity == 1.0

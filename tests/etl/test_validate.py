@@ -275,3 +275,36 @@ def test_numbers_read_only_as_plain_decimals(spark):
     frame = spark.createDataFrame([(t,) for t in DECIMAL_TEXTS], "text string")
     got = {r["text"]: r["value"] for r in frame.select("text", plain_decimal(F.col("text")).alias("value")).collect()}
     assert got == DECIMAL_TEXTS
+
+
+def test_typed_parquet_values_are_checked_by_the_same_rules(spark):
+    """Parquet sources hold dates and numbers typed: they are read as they are
+    (not turned into text first) and break the same rules text would."""
+    import datetime as dt
+
+    from pyspark.sql import functions as F
+
+    from etl.schema import TABLES
+    from etl.validate import check_table
+
+    d = dt.date
+    rows = [
+        ("70001", "A1", d(2020, 9, 1), 0.1, 0.02, None),                      # clean
+        ("70001", "A1", None, 0.1, 0.02, ("required_value", "date")),         # NULL date
+        ("70001", "A1", d(2020, 9, 15), 0.1, 0.02, ("valid_date", "date")),   # not a month's first day
+        ("70001", "A1", d(1899, 9, 1), 0.1, 0.02, ("valid_date", "date")),    # out of range
+        ("70001", "A1", d(2020, 9, 1), float("nan"), 0.02, ("numeric_value", "discounts_pct")),
+        ("70001", "A1", d(2020, 9, 1), 0.1, None, ("required_value", "other_deductions_pct")),
+        ("70001", "A1", d(2020, 9, 1), -0.1, 0.02, ("value_range", "discounts_pct")),
+        ("70001", "A1", d(2020, 9, 1), 0.1, 1.0, ("value_range", "other_deductions_pct")),
+        ("99999", "A1", d(2020, 9, 1), 0.1, 0.02, ("known_reference", "customer_code")),
+    ]
+    frame = spark.createDataFrame(
+        [r[:5] + (i,) for i, r in enumerate(rows)],
+        "customer_code string, product_code string, date date, discounts_pct double, "
+        "other_deductions_pct double, _row_id long",
+    ).withColumn("_source_file", F.lit("post_invoice_deductions.parquet"))
+    spec = TABLES["post_invoice_deductions"]
+    flagged = check_table(frame, spec, Settings(), {"customer_code": ["70001"], "product_code": ["A1"]})
+    got = {r["_row_id"]: (r["_rule"], r["_column"]) if r["_rule"] else None for r in flagged.collect()}
+    assert got == {i: r[5] for i, r in enumerate(rows)}
