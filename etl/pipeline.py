@@ -177,8 +177,7 @@ def refresh(source: str, settings: Settings, show: Callable[[str], None] = print
         vd.enforce_reject_limit(summary.rows_read, summary.rows_rejected, settings)
 
         tables = stages.run("transform", "computing measures and aggregates",
-                            lambda: _transform(spark, clean, combined, facts, settings, staging / "out", findings,
-                                               persisted))
+                            lambda: _transform(clean, combined, facts, settings, staging / "out", findings, persisted))
         stages.run("load", f"publishing {len(tables)} tables to {warehouse.url}",
                    lambda: finish("succeeded", "", tables))
         return summary
@@ -195,15 +194,16 @@ def refresh(source: str, settings: Settings, show: Callable[[str], None] = print
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _transform(spark, clean: dict[str, DataFrame], combined: DataFrame, facts: dict, settings: Settings,
-               out: Path, findings: list[DataFrame], persisted: list[DataFrame]) -> dict[str, str]:
+def _transform(clean: dict[str, DataFrame], combined: DataFrame, facts: dict, settings: Settings, out: Path,
+               findings: list[DataFrame], persisted: list[DataFrame]) -> dict[str, str]:
     """Build the output tables as Parquet folders under `out`; add findings."""
     customers, markets, geography_warnings = vd.geography(clean["dim_customer"], clean.get("dim_market"))
     findings.append(geography_warnings)
     products = clean["dim_product"]
     if (facts["most_rows_per_key"] or 0) > 1:
         findings.append(tf.duplicate_keys(combined))
-    lines = tf.sales_lines(combined, tf.fact_months(spark, facts), customers, products, clean["gross_price"],
+    months = tf.fact_months(combined.sparkSession, facts)
+    lines = tf.sales_lines(combined, months, customers, products, clean["gross_price"],
                            clean.get("manufacturing_cost"), clean.get("pre_invoice_deductions"),
                            clean.get("freight_cost"), settings.fiscal_start_month)
     yearly = tf.customer_product_yearly(lines, customers, products).persist(StorageLevel.MEMORY_AND_DISK)
