@@ -203,10 +203,11 @@ def _transform(clean: dict[str, DataFrame], combined: DataFrame, facts: dict, se
     if (facts["most_rows_per_key"] or 0) > 1:
         findings.append(tf.duplicate_keys(combined))
     months = tf.fact_months(combined.sparkSession, facts)
-    lines = tf.sales_lines(combined, months, customers, products, clean["gross_price"],
-                           clean.get("manufacturing_cost"), clean.get("pre_invoice_deductions"),
-                           clean.get("freight_cost"), settings.fiscal_start_month)
-    yearly = tf.customer_product_yearly(lines, customers, products).persist(StorageLevel.MEMORY_AND_DISK)
+    lines = tf.sales_lines(combined, months, products, clean["gross_price"], clean.get("manufacturing_cost"),
+                           settings.fiscal_start_month)
+    rates = tf.customer_rates(customers, months, clean.get("pre_invoice_deductions"), clean.get("freight_cost"),
+                              settings.fiscal_start_month)
+    yearly = tf.customer_product_yearly(lines, rates, products).persist(StorageLevel.MEMORY_AND_DISK)
     persisted.append(yearly)
     lookup_findings = tf.missing_lookups(yearly, set(clean))
     if lookup_findings is not None:
@@ -216,7 +217,7 @@ def _transform(clean: dict[str, DataFrame], combined: DataFrame, facts: dict, se
         "dim_customer": customers,
         "dim_product": products.select(*tf.PRODUCT_ATTRIBUTES),
         "dim_market": markets,
-        "agg_customer_category_monthly": tf.customer_category_monthly(lines, customers, settings.fiscal_start_month),
+        "agg_customer_category_monthly": tf.customer_category_monthly(lines, rates, settings.fiscal_start_month),
         "agg_customer_product_yearly": yearly.drop(*[c for c in yearly.columns if c.startswith("_")]),
         "agg_customer_category_yearly": tf.customer_category_yearly(yearly),
         "product_price_cost_yearly": tf.product_price_cost_yearly(

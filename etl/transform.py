@@ -157,77 +157,100 @@ def _lookup(frame: DataFrame | None, columns: dict[str, str]) -> DataFrame | Non
     return frame.select(*[F.col(src).alias(dst) for src, dst in columns.items()])
 
 
-def sales_lines(combined: DataFrame, months: DataFrame, customers: DataFrame, products: DataFrame,
-                gross_price: DataFrame, manufacturing_cost: DataFrame | None,
-                pre_invoice: DataFrame | None, freight: DataFrame | None,
-                start_month: int = 9) -> DataFrame:
-    """Every measure of the brief at the (month, customer, product) grain.
+def _with_fiscal_year(months: DataFrame, start_month: int) -> DataFrame:
+    return months.withColumn("fiscal_year", fiscal_year(F.col("date"), start_month))
 
-    A missing deduction, freight or cost rate counts as 0 (its rate column is
-    NULL); a missing gross price leaves the money measures empty while the
-    quantity still counts. The lines carry only the attributes the measures
-    and aggregates need (market, the category path): the aggregates attach the
-    rest after summing, so the large shuffles move narrow rows.
+
+# What a line contributes before the customer's rates are applied. Every rate a
+# customer has (pre-invoice discount, its market's freight and other cost) is
+# the same for all of a customer's lines in a fiscal year, so the aggregates sum
+# these amounts and apply the customer's rates once per summed row
+# (`with_measures`) instead of once per line.
+LINE_AMOUNTS = ("sold_quantity", "forecast_quantity", "gross_sales", "post_invoice_discount_on_gross",
+                "post_invoice_other_on_gross", "manufacturing_cost", "net_error", "abs_error")
+
+
+def sales_lines(combined: DataFrame, months: DataFrame, products: DataFrame, gross_price: DataFrame,
+                manufacturing_cost: DataFrame | None, start_month: int = 9) -> DataFrame:
+    """The facts at the (month, customer, product) grain with their fiscal year,
+    whether the month has actuals, the product's category path and the line's
+    `LINE_AMOUNTS`.
+
+    A missing post-invoice deduction or manufacturing cost counts as 0 (its rate
+    column stays NULL, for `missing_lookups`); a missing gross price leaves the
+    money amounts empty while the quantity still counts.
     """
     # `months` (see `fact_months`): each month and whether it has any actuals.
-    months = months.withColumn("fiscal_year", fiscal_year(F.col("date"), start_month))
-    years = months.select("fiscal_year").distinct()
-    # The rates are looked up per (customer, fiscal year) and per (product, fiscal
-    # year) in two small tables joined beforehand, so each of the millions of lines
-    # probes two hash tables instead of six.
-    customer_rates = customers.select("customer_code", "market").crossJoin(years)
-    product_rates = products.select("product_code", *CATEGORY_PATH).crossJoin(years)
-    lookups = [
-        ("product", _lookup(gross_price, {"product_code": "product_code", "fiscal_year": "fiscal_year",
-                                          "gross_price": "gross_price"}), ["product_code", "fiscal_year"]),
-        ("product", _lookup(manufacturing_cost, {"product_code": "product_code", "cost_year": "fiscal_year",
-                                                 "manufacturing_cost": "unit_manufacturing_cost"}),
-         ["product_code", "fiscal_year"]),
-        ("customer", _lookup(pre_invoice, {"customer_code": "customer_code", "fiscal_year": "fiscal_year",
-                                           "pre_invoice_discount_pct": "pre_invoice_discount_pct"}),
-         ["customer_code", "fiscal_year"]),
-        ("customer", _lookup(freight, {"market": "market", "fiscal_year": "fiscal_year", "freight_pct": "freight_pct",
-                                       "other_cost_pct": "other_cost_pct"}), ["market", "fiscal_year"]),
-    ]
-    for side, frame, keys in lookups:
-        if frame is None:
-            continue
-        if side == "product":
-            product_rates = product_rates.join(F.broadcast(frame), on=keys, how="left")
-        else:
-            customer_rates = customer_rates.join(F.broadcast(frame), on=keys, how="left")
+    months = _with_fiscal_year(months, start_month)
+    # Price and cost are looked up per (product, fiscal year) in one small table
+    # joined beforehand, so each of the millions of lines probes one hash table.
+    product_rates = products.select("product_code", *CATEGORY_PATH).crossJoin(months.select("fiscal_year").distinct())
+    for frame in (_lookup(gross_price, {"product_code": "product_code", "fiscal_year": "fiscal_year",
+                                        "gross_price": "gross_price"}),
+                  _lookup(manufacturing_cost, {"product_code": "product_code", "cost_year": "fiscal_year",
+                                               "manufacturing_cost": "unit_manufacturing_cost"})):
+        if frame is not None:
+            product_rates = product_rates.join(F.broadcast(frame), on=["product_code", "fiscal_year"], how="left")
     lines = (
         combined.where(F.col("sold_quantity").isNotNull() | F.col("forecast_quantity").isNotNull())
         .join(F.broadcast(months), on="date", how="inner")
-        .join(F.broadcast(customer_rates), on=["customer_code", "fiscal_year"], how="inner")
         .join(F.broadcast(product_rates), on=["product_code", "fiscal_year"], how="inner")
     )
-    return with_measures(lines)
-
-
-def _rate(lines: DataFrame, name: str) -> SparkColumn:
-    return F.coalesce(F.col(name), F.lit(0.0)) if name in lines.columns else F.lit(0.0)
-
-
-def with_measures(lines: DataFrame) -> DataFrame:
-    """Add the money and forecast measures to rows carrying quantities and rates."""
     sold = F.col("sold_quantity")
     gross_sales = sold * F.col("gross_price")
-    pre = gross_sales * _rate(lines, "pre_invoice_discount_pct")
-    net_invoice = gross_sales - pre
-    post_discount = net_invoice * _rate(lines, "discounts_pct")
-    post_other = net_invoice * _rate(lines, "other_deductions_pct")
-    net_sales = net_invoice - post_discount - post_other
-    freight = net_sales * _rate(lines, "freight_pct")
-    other = net_sales * _rate(lines, "other_cost_pct")
-    manufacturing = F.when(F.col("gross_price").isNotNull(), sold * _rate(lines, "unit_manufacturing_cost"))
-    cogs = manufacturing + freight + other
-    has_actuals = F.coalesce(F.col("has_actuals"), F.lit(False))
     forecast = F.coalesce(F.col("forecast_quantity"), F.lit(0.0))
-    error = F.when(has_actuals, forecast - F.coalesce(sold, F.lit(0.0)))
+    error = F.when(F.col("has_actuals"), forecast - F.coalesce(sold, F.lit(0.0)))
     return lines.select(
         "*",
         gross_sales.alias("gross_sales"),
+        (gross_sales * _rate(lines, "discounts_pct")).alias("post_invoice_discount_on_gross"),
+        (gross_sales * _rate(lines, "other_deductions_pct")).alias("post_invoice_other_on_gross"),
+        F.when(F.col("gross_price").isNotNull(), sold * _rate(lines, "unit_manufacturing_cost"))
+        .alias("manufacturing_cost"),
+        error.alias("net_error"),
+        F.abs(error).alias("abs_error"),
+    )
+
+
+def customer_rates(customers: DataFrame, months: DataFrame, pre_invoice: DataFrame | None,
+                   freight: DataFrame | None, start_month: int = 9) -> DataFrame:
+    """Each customer's attributes and rates in each fiscal year of the facts:
+    pre-invoice discount, and its market's freight and other cost (NULL when
+    missing: counted as 0, reported by `missing_lookups`)."""
+    years = _with_fiscal_year(months, start_month).select("fiscal_year").distinct()
+    rates = customers.select(*CUSTOMER_ATTRIBUTES).crossJoin(years)
+    for frame, keys in ((_lookup(pre_invoice, {"customer_code": "customer_code", "fiscal_year": "fiscal_year",
+                                               "pre_invoice_discount_pct": "pre_invoice_discount_pct"}),
+                         ["customer_code", "fiscal_year"]),
+                        (_lookup(freight, {"market": "market", "fiscal_year": "fiscal_year",
+                                           "freight_pct": "freight_pct", "other_cost_pct": "other_cost_pct"}),
+                         ["market", "fiscal_year"])):
+        if frame is not None:
+            rates = rates.join(F.broadcast(frame), on=keys, how="left")
+    return rates
+
+
+def _rate(frame: DataFrame, name: str) -> SparkColumn:
+    return F.coalesce(F.col(name), F.lit(0.0)) if name in frame.columns else F.lit(0.0)
+
+
+def with_measures(amounts: DataFrame) -> DataFrame:
+    """The brief's measures from `LINE_AMOUNTS` (of one line, or summed over
+    lines of one customer and fiscal year) and that customer's rates."""
+    pre_rate = _rate(amounts, "pre_invoice_discount_pct")
+    gross_sales = F.col("gross_sales")
+    pre = gross_sales * pre_rate
+    net_invoice = gross_sales - pre
+    # Post-invoice deductions are taken on net invoice sales: gross x (1 - pre rate).
+    post_discount = F.col("post_invoice_discount_on_gross") * (1 - pre_rate)
+    post_other = F.col("post_invoice_other_on_gross") * (1 - pre_rate)
+    net_sales = net_invoice - post_discount - post_other
+    freight = net_sales * _rate(amounts, "freight_pct")
+    other = net_sales * _rate(amounts, "other_cost_pct")
+    cogs = F.col("manufacturing_cost") + freight + other
+    return amounts.select(
+        *[c for c in amounts.columns if c not in MEASURES],
+        "sold_quantity", "gross_sales",
         pre.alias("pre_invoice_deduction"),
         net_invoice.alias("net_invoice_sales"),
         post_discount.alias("post_invoice_discount"),
@@ -235,23 +258,25 @@ def with_measures(lines: DataFrame) -> DataFrame:
         net_sales.alias("net_sales"),
         freight.alias("freight_cost"),
         other.alias("other_cost"),
-        manufacturing.alias("manufacturing_cost"),
+        "manufacturing_cost",
         cogs.alias("cogs"),
         (net_sales - cogs).alias("gross_margin"),
-        error.alias("net_error"),
-        F.abs(error).alias("abs_error"),
-    ).withColumn("has_actuals", has_actuals)
+        "forecast_quantity", "net_error", "abs_error",
+    )
 
 
-def _sums() -> list[SparkColumn]:
-    return [F.sum(m).alias(m) for m in MEASURES]
+def _summed(lines: DataFrame, grain: list[str], rates: DataFrame, *extra: SparkColumn) -> DataFrame:
+    """The line amounts summed at `grain` (which holds customer_code and
+    fiscal_year), with the customer's attributes and the brief's measures."""
+    return with_measures(
+        lines.groupBy(*grain).agg(*[F.sum(a).alias(a) for a in LINE_AMOUNTS], *extra)
+        .join(F.broadcast(rates), on=["customer_code", "fiscal_year"]))
 
 
-def customer_category_monthly(lines: DataFrame, customers: DataFrame, start_month: int = 9) -> DataFrame:
+def customer_category_monthly(lines: DataFrame, rates: DataFrame, start_month: int = 9) -> DataFrame:
     """Grain: month x customer x category (with the month's fiscal year, quarter
     and position in the fiscal year)."""
-    return lines.groupBy("fiscal_year", "date", "has_actuals", "customer_code", *CATEGORY_PATH).agg(*_sums()) \
-        .join(F.broadcast(customers.select(*CUSTOMER_ATTRIBUTES)), on="customer_code").select(
+    return _summed(lines, ["fiscal_year", "date", "has_actuals", "customer_code", *CATEGORY_PATH], rates).select(
         "fiscal_year",
         fiscal_quarter(F.col("date"), start_month).alias("fiscal_quarter"),
         fiscal_month(F.col("date"), start_month).alias("fiscal_month"),
@@ -262,7 +287,8 @@ def customer_category_monthly(lines: DataFrame, customers: DataFrame, start_mont
 
 # The lookups of the brief's measures, and what their absence means: a missing
 # price leaves money empty (an error); the rest count as 0 (a warning).
-# finding, lookup table, the rate's column on a line, the lookup's key, severity, text
+# finding, lookup table, the rate's column (on a line or in customer_rates), the lookup's key,
+# severity, text
 LOOKUPS = (
     ("missing_gross_price", "gross_price", "gross_price", ("product_code", "fiscal_year"), "error",
      "no gross price for the product and fiscal year: money measures left empty"),
@@ -278,22 +304,26 @@ LOOKUPS = (
 )
 
 
-def customer_product_yearly(lines: DataFrame, customers: DataFrame, products: DataFrame) -> DataFrame:
+def customer_product_yearly(lines: DataFrame, rates: DataFrame, products: DataFrame) -> DataFrame:
     """Grain: fiscal year x customer x product x has_actuals (a fiscal year that
     is still running has months with and without actuals).
 
     Also counts, in `_missing_*` columns, the rows with actuals whose lookups
     found nothing; `missing_lookups` reports them, and they are not loaded.
     """
-    missing = {
-        f"_{finding}": F.sum(F.when(F.col("sold_quantity").isNotNull() & F.col(column).isNull(), 1).otherwise(0))
-        for finding, _, column, *_ in LOOKUPS if column in lines.columns
-    }
-    return lines.groupBy("fiscal_year", "has_actuals", "customer_code", "product_code") \
-        .agg(*_sums(), *[count.alias(name) for name, count in missing.items()]) \
-        .join(F.broadcast(customers.select(*CUSTOMER_ATTRIBUTES)), on="customer_code") \
-        .join(F.broadcast(products.select(*PRODUCT_ATTRIBUTES)), on="product_code") \
-        .select("fiscal_year", "has_actuals", *CUSTOMER_ATTRIBUTES, *PRODUCT_ATTRIBUTES, *MEASURES, *missing)
+    with_actuals = F.col("sold_quantity").isNotNull()
+    # A product's or a line's lookup is counted line by line; a customer's (the
+    # same for all its lines of the year) once its lines are summed.
+    per_line = {f"_{finding}": F.sum(F.when(with_actuals & F.col(column).isNull(), 1).otherwise(0))
+                for finding, _, column, *_ in LOOKUPS if column in lines.columns}
+    summed = _summed(lines, ["fiscal_year", "has_actuals", "customer_code", "product_code"], rates,
+                     F.sum(F.when(with_actuals, 1).otherwise(0)).alias("_sales_rows"),
+                     *[count.alias(name) for name, count in per_line.items()])
+    per_customer = [F.when(F.col(column).isNull(), F.col("_sales_rows")).otherwise(0).alias(f"_{finding}")
+                    for finding, _, column, *_ in LOOKUPS if column in rates.columns]
+    return summed.join(F.broadcast(products.select(*PRODUCT_ATTRIBUTES)), on="product_code") \
+        .select("fiscal_year", "has_actuals", *CUSTOMER_ATTRIBUTES, *PRODUCT_ATTRIBUTES, *MEASURES,
+                *per_line, *per_customer)
 
 
 def customer_category_yearly(yearly: DataFrame) -> DataFrame:

@@ -24,6 +24,11 @@ def combine(sales, forecasts, post):
     return combined, summary.get
 
 
+def assert_measures(row, expected: dict) -> None:
+    for name, value in expected.items():
+        assert row[name] == pytest.approx(value, abs=1e-9), name
+
+
 @pytest.mark.parametrize("date, start, year, quarter, month", [
     (D(2020, 8, 1), 9, 2020, 4, 12),   # last month of FY2020
     (D(2020, 9, 1), 9, 2021, 1, 1),    # first month of FY2021
@@ -93,10 +98,13 @@ def tiny(spark):
         ("India", 2020, 0.02, 0.005), ("India", 2021, 0.03, 0.004),
     ])
     combined, summary = combine(sales, forecasts, post)
-    lines = tf.sales_lines(combined, tf.fact_months(spark, summary), customers, products, gross_price, mfg, pre,
-                           freight)
-    rows = {(r.date, r.customer_code, r.product_code): r.asDict() for r in lines.collect()}
-    return dict(lines=lines, rows=rows, combined=combined, customers=customers, products=products,
+    months = tf.fact_months(spark, summary)
+    lines = tf.sales_lines(combined, months, products, gross_price, mfg)
+    rates = tf.customer_rates(customers, months, pre, freight)
+    # The measures of each single line: the brief's definitions, worked out by hand below.
+    measured = tf.with_measures(lines.join(rates, on=["customer_code", "fiscal_year"]))
+    rows = {(r.date, r.customer_code, r.product_code): r.asDict() for r in measured.collect()}
+    return dict(lines=lines, rates=rates, rows=rows, combined=combined, customers=customers, products=products,
                 summary=summary)
 
 
@@ -115,15 +123,13 @@ def test_money_measures_follow_the_brief(tiny):
                     post_invoice_discount=6.975, post_invoice_other=1.395, net_sales=131.13,
                     freight_cost=2.6226, other_cost=0.65565, manufacturing_cost=40.0,
                     cogs=43.27825, gross_margin=87.85175)
-    for name, value in expected.items():
-        assert aug[name] == pytest.approx(value, abs=1e-9), name
+    assert_measures(aug, expected)
     sep = tiny["rows"][(D(2020, 9, 1), "C1", "P1")]
     expected = dict(fiscal_year=2021, gross_sales=320.0, pre_invoice_deduction=64.0, net_invoice_sales=256.0,
                     post_invoice_discount=25.6, post_invoice_other=5.12, net_sales=225.28,
                     freight_cost=6.7584, other_cost=0.90112, manufacturing_cost=90.0,
                     cogs=97.65952, gross_margin=127.62048)
-    for name, value in expected.items():
-        assert sep[name] == pytest.approx(value, abs=1e-9), name
+    assert_measures(sep, expected)
 
 
 def test_missing_price_leaves_money_empty_but_counts_quantity(tiny):
@@ -155,7 +161,7 @@ def test_forecast_errors_at_the_key_grain(tiny):
 def test_accuracy_sums_abs_error_before_dividing(tiny):
     # FY2021 months with actuals: Sep and Oct 2020.
     # abs errors: |25-20| + |1-3| + |30-0| + |0-0| = 37; net: 5 - 2 + 30 + 0 = 33; forecast 25 + 1 + 30 = 56
-    yearly = tf.customer_product_yearly(tiny["lines"], tiny["customers"], tiny["products"]) \
+    yearly = tf.customer_product_yearly(tiny["lines"], tiny["rates"], tiny["products"]) \
         .where("fiscal_year = 2021 AND has_actuals")
     total = yearly.agg(F.sum("abs_error").alias("a"), F.sum("forecast_quantity").alias("f"),
                        F.sum("net_error").alias("n")).first()
@@ -165,7 +171,7 @@ def test_accuracy_sums_abs_error_before_dividing(tiny):
 
 
 def test_monthly_aggregate_carries_fiscal_calendar_and_sums(tiny):
-    monthly = tf.customer_category_monthly(tiny["lines"], tiny["customers"]) \
+    monthly = tf.customer_category_monthly(tiny["lines"], tiny["rates"]) \
         .where("customer_code = 'C1' AND category = 'Mouse'")
     rows = {r.month: r for r in monthly.collect()}
     assert rows[D(2020, 8, 1)].fiscal_year == 2020 and rows[D(2020, 8, 1)].fiscal_month == 12
@@ -173,6 +179,55 @@ def test_monthly_aggregate_carries_fiscal_calendar_and_sums(tiny):
     assert rows[D(2020, 9, 1)].net_sales == pytest.approx(225.28)
     assert rows[D(2020, 9, 1)].region == "APAC"
     assert rows[D(2022, 1, 1)].has_actuals is False
+
+
+def test_aggregates_equal_the_sum_of_their_lines_measures(spark):
+    # One customer (India, FY2021: pre-invoice 20%, freight 3%, other cost 0.4%) and
+    # two Mouse products. P1 (price 16, cost 4.5) sells in September (post-invoice
+    # 10% + 2%) and November (0% + 5%); P3 (price 10, cost 2) in September only,
+    # without post-invoice deductions. The aggregates sum the lines' amounts and
+    # apply the customer's rates once: they must equal the sums of the lines' measures.
+    customers = frame(spark, "customer_code string, customer string, market string, sub_zone string, "
+                             "region string, platform string, channel string",
+                      [("C1", "Voltmart", "India", "India", "APAC", "E-Commerce", "Retailer")])
+    products = frame(spark, "product_code string, division string, segment string, category string, "
+                            "product string, variant string",
+                     [("P1", "P & A", "Peripherals", "Mouse", "Glide", "Standard"),
+                      ("P3", "P & A", "Peripherals", "Mouse", "Pebble", "Standard")])
+    sales = frame(spark, "date date, customer_code string, product_code string, sold_quantity double",
+                  [(D(2020, 9, 1), "C1", "P1", 20.0), (D(2020, 11, 1), "C1", "P1", 10.0),
+                   (D(2020, 9, 1), "C1", "P3", 5.0)])
+    post = frame(spark, "date date, customer_code string, product_code string, discounts_pct double, "
+                        "other_deductions_pct double",
+                 [(D(2020, 9, 1), "C1", "P1", 0.10, 0.02), (D(2020, 11, 1), "C1", "P1", 0.0, 0.05)])
+    combined, summary = combine(sales, None, post)
+    months = tf.fact_months(spark, summary)
+    lines = tf.sales_lines(combined, months, products,
+                           frame(spark, "product_code string, fiscal_year int, gross_price double",
+                                 [("P1", 2021, 16.0), ("P3", 2021, 10.0)]),
+                           frame(spark, "product_code string, cost_year int, manufacturing_cost double",
+                                 [("P1", 2021, 4.5), ("P3", 2021, 2.0)]))
+    rates = tf.customer_rates(customers, months,
+                              frame(spark, "customer_code string, fiscal_year int, pre_invoice_discount_pct double",
+                                    [("C1", 2021, 0.2)]),
+                              frame(spark, "market string, fiscal_year int, freight_pct double, "
+                                           "other_cost_pct double", [("India", 2021, 0.03, 0.004)]))
+    # P1's year: September gross 320, pre 64, net invoice 256, post 25.6 + 5.12, net 225.28;
+    # November gross 160, pre 32, net invoice 128, post 0 + 6.4, net 121.6.
+    p1 = tf.customer_product_yearly(lines, rates, products).where("product_code = 'P1'").first()
+    expected = dict(sold_quantity=30.0, gross_sales=480.0, pre_invoice_deduction=96.0, net_invoice_sales=384.0,
+                    post_invoice_discount=25.6, post_invoice_other=11.52, net_sales=346.88,
+                    freight_cost=10.4064, other_cost=1.38752, manufacturing_cost=135.0, cogs=146.79392,
+                    gross_margin=200.08608, net_error=-30.0, abs_error=30.0)
+    assert_measures(p1, expected)
+    # September's Mouse category: P1's September line plus P3's (gross 50, pre 10, net 40).
+    september = tf.customer_category_monthly(lines, rates).where("month = '2020-09-01'").first()
+    expected = dict(sold_quantity=25.0, gross_sales=370.0, pre_invoice_deduction=74.0, net_invoice_sales=296.0,
+                    post_invoice_discount=25.6, post_invoice_other=5.12, net_sales=265.28,
+                    freight_cost=7.9584, other_cost=1.06112, manufacturing_cost=100.0, cogs=109.01952,
+                    gross_margin=156.26048, net_error=-25.0, abs_error=25.0)
+    assert_measures(september, expected)
+    assert (september.customer, september.region, september.category) == ("Voltmart", "APAC", "Mouse")
 
 
 def test_duplicate_fact_keys_are_quarantined(spark):
@@ -193,7 +248,7 @@ def test_duplicate_fact_keys_are_quarantined(spark):
 
 
 def test_missing_lookup_findings(tiny):
-    yearly = tf.customer_product_yearly(tiny["lines"], tiny["customers"], tiny["products"])
+    yearly = tf.customer_product_yearly(tiny["lines"], tiny["rates"], tiny["products"])
     findings = tf.missing_lookups(yearly, {"gross_price", "manufacturing_cost", "pre_invoice_deductions",
                                                  "post_invoice_deductions", "freight_cost"})
     got = {(f.rule, f.severity, f.row_key) for f in findings.collect()}
