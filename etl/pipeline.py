@@ -202,11 +202,9 @@ def _transform(clean: dict[str, DataFrame], combined: DataFrame, facts: dict, se
     products = clean["dim_product"]
     if (facts["most_rows_per_key"] or 0) > 1:
         findings.append(tf.duplicate_keys(combined))
-    months = tf.fact_months(combined.sparkSession, facts)
-    lines = tf.sales_lines(combined, months, products, clean["gross_price"], clean.get("manufacturing_cost"),
-                           settings.fiscal_start_month)
-    rates = tf.customer_rates(customers, months, clean.get("pre_invoice_deductions"), clean.get("freight_cost"),
-                              settings.fiscal_start_month)
+    months = tf.fact_months(combined.sparkSession, facts, settings.fiscal_start_month)
+    lines = tf.sales_lines(combined, months, products, clean["gross_price"], clean.get("manufacturing_cost"))
+    rates = tf.customer_rates(customers, months, clean.get("pre_invoice_deductions"), clean.get("freight_cost"))
     yearly = tf.customer_product_yearly(lines, rates, products).persist(StorageLevel.MEMORY_AND_DISK)
     persisted.append(yearly)
     lookup_findings = tf.missing_lookups(yearly, set(clean))

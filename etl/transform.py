@@ -124,12 +124,13 @@ def fact_summary() -> list[SparkColumn]:
     ]
 
 
-def fact_months(spark, summary: dict) -> DataFrame:
-    """Each month of the facts and whether it has any actuals, from the observed
-    `fact_summary` (a few hundred rows, held on the driver)."""
+def fact_months(spark, summary: dict, start_month: int = 9) -> DataFrame:
+    """Each month of the facts, its fiscal year and whether it has any actuals,
+    from the observed `fact_summary` (a few hundred rows, held on the driver)."""
     with_actuals = set(summary["months_with_actuals"])
     return spark.createDataFrame([(m, m in with_actuals) for m in sorted(summary["months"])],
-                                 "date date, has_actuals boolean")
+                                 "date date, has_actuals boolean") \
+        .withColumn("fiscal_year", fiscal_year(F.col("date"), start_month))
 
 
 def duplicate_keys(combined: DataFrame) -> DataFrame:
@@ -157,10 +158,6 @@ def _lookup(frame: DataFrame | None, columns: dict[str, str]) -> DataFrame | Non
     return frame.select(*[F.col(src).alias(dst) for src, dst in columns.items()])
 
 
-def _with_fiscal_year(months: DataFrame, start_month: int) -> DataFrame:
-    return months.withColumn("fiscal_year", fiscal_year(F.col("date"), start_month))
-
-
 # What a line contributes before the customer's rates are applied. Every rate a
 # customer has (pre-invoice discount, its market's freight and other cost) is
 # the same for all of a customer's lines in a fiscal year, so the aggregates sum
@@ -171,7 +168,7 @@ LINE_AMOUNTS = ("sold_quantity", "forecast_quantity", "gross_sales", "post_invoi
 
 
 def sales_lines(combined: DataFrame, months: DataFrame, products: DataFrame, gross_price: DataFrame,
-                manufacturing_cost: DataFrame | None, start_month: int = 9) -> DataFrame:
+                manufacturing_cost: DataFrame | None) -> DataFrame:
     """The facts at the (month, customer, product) grain with their fiscal year,
     whether the month has actuals, the product's category path and the line's
     `LINE_AMOUNTS`.
@@ -180,8 +177,7 @@ def sales_lines(combined: DataFrame, months: DataFrame, products: DataFrame, gro
     column stays NULL, for `missing_lookups`); a missing gross price leaves the
     money amounts empty while the quantity still counts.
     """
-    # `months` (see `fact_months`): each month and whether it has any actuals.
-    months = _with_fiscal_year(months, start_month)
+    # `months` (see `fact_months`): each month, its fiscal year and whether it has any actuals.
     # Price and cost are looked up per (product, fiscal year) in one small table
     # joined beforehand, so each of the millions of lines probes one hash table.
     product_rates = products.select("product_code", *CATEGORY_PATH).crossJoin(months.select("fiscal_year").distinct())
@@ -213,12 +209,11 @@ def sales_lines(combined: DataFrame, months: DataFrame, products: DataFrame, gro
 
 
 def customer_rates(customers: DataFrame, months: DataFrame, pre_invoice: DataFrame | None,
-                   freight: DataFrame | None, start_month: int = 9) -> DataFrame:
+                   freight: DataFrame | None) -> DataFrame:
     """Each customer's attributes and rates in each fiscal year of the facts:
     pre-invoice discount, and its market's freight and other cost (NULL when
     missing: counted as 0, reported by `missing_lookups`)."""
-    years = _with_fiscal_year(months, start_month).select("fiscal_year").distinct()
-    rates = customers.select(*CUSTOMER_ATTRIBUTES).crossJoin(years)
+    rates = customers.select(*CUSTOMER_ATTRIBUTES).crossJoin(months.select("fiscal_year").distinct())
     for frame, keys in ((_lookup(pre_invoice, {"customer_code": "customer_code", "fiscal_year": "fiscal_year",
                                                "pre_invoice_discount_pct": "pre_invoice_discount_pct"}),
                          ["customer_code", "fiscal_year"]),

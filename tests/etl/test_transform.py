@@ -116,6 +116,14 @@ def test_the_facts_summary_observed_on_the_combine(tiny):
     assert summary["most_rows_per_key"] == 1
 
 
+@pytest.mark.parametrize("start, years", [(9, [2020, 2021]), (1, [2020, 2020])])
+def test_fact_months_carry_their_fiscal_year(spark, start, years):
+    summary = {"months": [D(2020, 9, 1), D(2020, 8, 1)], "months_with_actuals": [D(2020, 8, 1)]}
+    rows = tf.fact_months(spark, summary, start).collect()
+    assert [(r.date, r.has_actuals, r.fiscal_year) for r in rows] == [
+        (D(2020, 8, 1), True, years[0]), (D(2020, 9, 1), False, years[1])]
+
+
 def test_money_measures_follow_the_brief(tiny):
     aug = tiny["rows"][(D(2020, 8, 1), "C1", "P1")]
     # gross 10 x 15.5; pre 10%; post 5% + 1% of net invoice; freight 2% + 0.5% of net; cost 10 x 4
