@@ -24,6 +24,9 @@ class Settings:
     fiscal_years: tuple[int, ...] = field(default=())
     spark_driver_memory: str = "4g"
     shuffle_partitions: int = 8
+    # Who reads CSV sources: "arrow" stages them as Parquet on this machine
+    # first (much faster); "spark" reads them in Spark, as a cluster must.
+    csv_reader: str = "arrow"
 
     @staticmethod
     def from_env(**overrides) -> "Settings":
@@ -37,9 +40,13 @@ class Settings:
             "shuffle_partitions": int(env.get("BIMS_SHUFFLE_PARTITIONS", 8)),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
+        local = values["spark_master"].startswith("local")
+        values.setdefault("csv_reader", env.get("BIMS_CSV_READER") or ("arrow" if local else "spark"))
         settings = Settings(**values)
         if not 1 <= settings.fiscal_start_month <= 12:
             raise ValueError("BIMS_FISCAL_START_MONTH must be a month number from 1 to 12")
         if not 0 <= settings.max_reject_share <= 1:
             raise ValueError("BIMS_MAX_REJECT_SHARE must be a share between 0 and 1")
+        if settings.csv_reader not in ("arrow", "spark"):
+            raise ValueError("BIMS_CSV_READER must be arrow or spark")
         return settings

@@ -123,7 +123,8 @@ def refresh(source: str, settings: Settings, show: Callable[[str], None] = print
             spark = stages.run("spark", f"starting on {settings.spark_master}", lambda: get_spark(
                 settings.spark_master, settings.spark_driver_memory, settings.shuffle_partitions))
         extracted: Extracted = stages.run("extract", f"reading {source}", lambda: extract(
-            spark, source, staging / "source", settings.fiscal_years, settings.fiscal_start_month))
+            spark, source, staging / "source", settings.fiscal_years, settings.fiscal_start_month,
+            settings.csv_reader))
         record["layout"] = extracted.layout
         summary.missing_tables = extracted.missing_optional
         for name in summary.missing_tables:

@@ -208,22 +208,33 @@ def test_s3_missing_bucket_is_a_source_error(spark, s3_data, tmp_path):
 
 
 # ------------------------------------------------------------ CSV dialect --
-def test_windows_csv_with_bom_quotes_and_messy_headers_reads_values_exactly(spark, tmp_path):
-    source = minimal_source(tmp_path, skip=("dim_customer", "fact_sales_monthly"))
-    write_csv(tmp_path / "dim_customer.csv", [
+def staged(frame: DataFrame) -> list[str]:
+    """The files a frame reads, named by their last two path parts."""
+    return sorted("/".join(Path(f).parts[-2:]) for f in frame.inputFiles())
+
+
+@pytest.mark.parametrize("csv_reader", ["arrow", "spark"])
+def test_windows_csv_with_bom_quotes_and_messy_headers_reads_values_exactly(spark, tmp_path, csv_reader):
+    source = minimal_source(tmp_path / "source", skip=("dim_customer", "fact_sales_monthly"))
+    write_csv(source / "dim_customer.csv", [
         " Customer_Code ,CUSTOMER, Market ,PLATFORM , channel,Sub_Zone,  REGION  ",
         '00123,"Atliq ""Exclusive"", Inc",USA,Brick & Mortar,Direct,NA,NA',
         "90002002,Amazon ,USA,E-Commerce,Retailer,NA,NA",
+        "",
         "90002003,Chiptec,Chile,Brick & Mortar,Distributor,,",
-        '90002004,"Plain",India,E-Commerce,Retailer,India,"APAC"',
+        '90002004,"Plain",India,E-Commerce,Retailer,"","APAC"',
     ], crlf=True, bom=True)
-    write_csv(tmp_path / "fact_sales_monthly.csv", [
+    write_csv(source / "fact_sales_monthly.csv", [
         "DATE,Product_Code,Customer_Code,Sold_Quantity",
         "2020-09-01,00042,00123,0",
         "2020-10-01,A0118150101,90002002,17",
     ], crlf=True, bom=True)
 
-    extracted = extract(spark, str(source))
+    extracted = extract(spark, str(source), tmp_path / "staging", csv_reader=csv_reader)
+
+    # Arrow copies each CSV into Parquet string columns first; Spark reads the CSV.
+    assert staged(extracted.frames["dim_customer"]) == (
+        ["dim_customer/part-00000.parquet"] if csv_reader == "arrow" else ["source/dim_customer.csv"])
 
     customers = extracted.frames["dim_customer"]
     assert customers.columns == ["customer_code", "customer", "market", "platform", "channel", "sub_zone",
@@ -233,7 +244,7 @@ def test_windows_csv_with_bom_quotes_and_messy_headers_reads_values_exactly(spar
         ("00123", 'Atliq "Exclusive", Inc', "USA", "Brick & Mortar", "Direct", "NA", "NA"),
         ("90002002", "Amazon ", "USA", "E-Commerce", "Retailer", "NA", "NA"),
         ("90002003", "Chiptec", "Chile", "Brick & Mortar", "Distributor", None, None),
-        ("90002004", "Plain", "India", "E-Commerce", "Retailer", "India", "APAC"),
+        ("90002004", "Plain", "India", "E-Commerce", "Retailer", None, "APAC"),
     ]
     sales = extracted.frames["fact_sales_monthly"]
     assert rows(sales, "date", "product_code", "customer_code", "sold_quantity", "fiscal_year") == [
@@ -243,8 +254,61 @@ def test_windows_csv_with_bom_quotes_and_messy_headers_reads_values_exactly(spar
     # The last column of every CRLF line: no carriage return left on it.
     last = [r[0] for r in customers.select("region").collect() + sales.select("sold_quantity").collect()]
     assert not any(v is not None and "\r" in v for v in last)
-    assert rows(customers, "_source_file") == [(str(tmp_path / "dim_customer.csv"),)] * 4
+    assert rows(customers, "_source_file") == [(str(source / "dim_customer.csv"),)] * 4
     assert customers.select("_row_id").distinct().count() == 4
+
+
+def test_arrow_stages_gzipped_and_part_folder_csv_and_leaves_parquet_alone(spark, tmp_path):
+    source = minimal_source(tmp_path / "source", skip=("fact_sales_monthly", "dim_product", "gross_price"))
+    header = "date,product_code,customer_code,sold_quantity"
+    write_csv(source / "fact_sales_monthly" / "part-0001.csv", [header, "2020-10-01,A0118150101,90002002,2"])
+    write_csv(source / "fact_sales_monthly" / "part-0000.csv", [header, "2020-09-01,A0118150101,90002002,1"])
+    (source / "fact_sales_monthly" / "_SUCCESS").write_bytes(b"")
+    with gzip.open(source / "dim_product.csv.gz", "wt", encoding="utf-8", newline="") as f:
+        f.write("\n".join(MINIMAL["dim_product"]) + "\n")
+    pq.write_table(pa.table({"product_code": ["A0118150101"], "fiscal_year": [2021], "gross_price": [15.3952]}),
+                   source / "gross_price.parquet")
+
+    extracted = extract(spark, str(source), tmp_path / "staging", csv_reader="arrow")
+
+    frames = extracted.frames
+    assert staged(frames["fact_sales_monthly"]) == ["fact_sales_monthly/part-00000.parquet",
+                                                    "fact_sales_monthly/part-00001.parquet"]
+    assert rows(frames["fact_sales_monthly"], "date", "sold_quantity", "_source_file") == [
+        ("2020-09-01", "1", str(source / "fact_sales_monthly")), ("2020-10-01", "2", str(source / "fact_sales_monthly"))]
+    assert staged(frames["dim_product"]) == ["dim_product/part-00000.parquet"]
+    assert rows(frames["dim_product"], "product_code", "division", "variant") == [("A0118150101", "P & A", "Standard")]
+    assert staged(frames["gross_price"]) == ["source/gross_price.parquet"]
+    assert rows(frames["gross_price"], "fiscal_year", "gross_price") == [(2021, 15.3952)]
+    # What the user named stays the table's file, whoever read it.
+    assert extracted.files["dim_product"].path == str(source / "dim_product.csv.gz")
+
+
+def test_a_csv_arrow_cannot_read_as_spark_does_is_left_to_spark(spark, tmp_path):
+    """Rows with a field too few or too many, and bytes that are not UTF-8:
+    Spark's reader takes those files, so the rows reach validate as before
+    (the short row's missing field empty, the long row's extra field dropped,
+    an unreadable byte replaced) and are judged by the same rules."""
+    source = minimal_source(tmp_path / "source", skip=("fact_sales_monthly", "dim_product"))
+    write_csv(source / "fact_sales_monthly.csv", [
+        "date,product_code,customer_code,sold_quantity",
+        "2020-09-01,A0118150101,90002002,5",
+        "2020-10-01,A0118150101,90002002",
+        "2020-11-01,A0118150101,90002002,7,extra",
+    ])
+    header, row = MINIMAL["dim_product"]
+    (source / "dim_product.csv").write_bytes(f"{header}\n".encode() + row.encode().replace(b"Standard", b"Stand\xe4rd")
+                                             + b"\n")
+
+    extracted = extract(spark, str(source), tmp_path / "staging", csv_reader="arrow")
+
+    frames = extracted.frames
+    assert staged(frames["fact_sales_monthly"]) == ["source/fact_sales_monthly.csv"]
+    assert rows(frames["fact_sales_monthly"], "date", "sold_quantity") == [
+        ("2020-09-01", "5"), ("2020-10-01", None), ("2020-11-01", "7")]
+    assert staged(frames["dim_product"]) == ["source/dim_product.csv"]
+    assert rows(frames["dim_product"], "variant") == [("Stand\ufffdrd",)]
+    assert staged(frames["dim_customer"]) == ["dim_customer/part-00000.parquet"]  # the others are still staged
 
 
 # ------------------------------------------------------ names and formats --
