@@ -62,6 +62,8 @@ class Extracted:
     frames: dict[str, DataFrame]
     files: dict[str, SourceFile]
     missing_optional: list[str] = field(default_factory=list)
+    # CSV file -> why Arrow could not copy it (it is read by Spark's CSV reader)
+    read_by_spark: dict[str, str] = field(default_factory=dict)
 
     @property
     def layout(self) -> str:
@@ -156,8 +158,8 @@ def _csv_files(path: Path) -> list[Path]:
 
 def _csv_header(path: Path) -> list[str]:
     opener = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8-sig", newline="") as text:
-        return next(csv.reader(io.StringIO(text.readline())), [])
+    with opener(path, "rb") as raw:
+        return next(csv.reader(io.StringIO(raw.readline().decode("utf-8-sig"))), [])
 
 
 def _csv_part_as_parquet(path: Path, target: Path) -> None:
@@ -194,13 +196,13 @@ def _csv_part_as_parquet(path: Path, target: Path) -> None:
             writer.write_table(pa.Table.from_batches(group), row_group_size=ROW_GROUP_ROWS * 2)
 
 
-def stage_csv_as_parquet(source: SourceFile, staging_dir: Path) -> SourceFile:
+def stage_csv_as_parquet(source: SourceFile, staging_dir: Path) -> tuple[SourceFile, str | None]:
     """The source to read: CSV copied into a folder of Parquet string columns, or
-    the CSV itself when Arrow cannot read it as Spark would (logged)."""
+    the CSV itself with the reason Arrow cannot read it as Spark would."""
     import pyarrow as pa
 
     if source.fmt != "csv":
-        return source
+        return source, None
     target = staging_dir / "csv-as-parquet" / source.table
     target.mkdir(parents=True, exist_ok=True)
     try:
@@ -208,9 +210,8 @@ def stage_csv_as_parquet(source: SourceFile, staging_dir: Path) -> SourceFile:
             _csv_part_as_parquet(part, target / f"part-{number:05d}.parquet")
     except (pa.ArrowInvalid, UnicodeDecodeError) as reason:
         shutil.rmtree(target, ignore_errors=True)
-        log.info("%s is read by Spark's CSV reader: %s", source.shown_as, reason)
-        return source
-    return dataclasses.replace(source, path=str(target), fmt="parquet")
+        return source, str(reason).removeprefix("CSV parse error: ")
+    return dataclasses.replace(source, path=str(target), fmt="parquet"), None
 
 
 def fiscal_year_scope(spec: TableSpec, raw: DataFrame, years, start_month: int) -> SparkColumn | None:
@@ -309,13 +310,15 @@ def extract(spark: SparkSession, source: str, staging_dir: Path | None = None, f
     missing_optional = [t.name for t in TABLES.values() if not t.required and t.name not in files]
     for name in missing_optional:
         log.warning("optional table %s is not in %s: the measures that need it are absent", name, source)
-    readable = dict(files)
+    readable, read_by_spark = dict(files), {}
     if csv_reader == "arrow":
         # Two files at a time, largest first: one copy keeps about one core busy.
         largest_first = sorted(files.values(), key=lambda f: -_size(Path(f.path)))
         with ThreadPoolExecutor(2) as pool:
-            readable.update({f.table: f for f in pool.map(lambda f: stage_csv_as_parquet(f, staging_dir),
-                                                          largest_first)})
+            for staged, reason in pool.map(lambda f: stage_csv_as_parquet(f, staging_dir), largest_first):
+                readable[staged.table] = staged
+                if reason:
+                    read_by_spark[staged.shown_as] = reason
     frames = {name: read_table(spark, f, TABLES[name], fiscal_years, fiscal_start_month)
               for name, f in readable.items()}
-    return Extracted(frames, files, missing_optional)
+    return Extracted(frames, files, missing_optional, read_by_spark)

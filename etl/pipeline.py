@@ -129,6 +129,8 @@ def refresh(source: str, settings: Settings, show: Callable[[str], None] = print
         summary.missing_tables = extracted.missing_optional
         for name in summary.missing_tables:
             show(f"warning    optional table {name} is missing: the measures that need it are absent")
+        for path, reason in extracted.read_by_spark.items():
+            show(f"warning    {path} is read by Spark's slower CSV reader: {reason}")
 
         def validate():
             flagged = vd.check_all(extracted.frames, settings)

@@ -309,6 +309,12 @@ def test_a_csv_arrow_cannot_read_as_spark_does_is_left_to_spark(spark, tmp_path)
     assert staged(frames["dim_product"]) == ["source/dim_product.csv"]
     assert rows(frames["dim_product"], "variant") == [("Stand\ufffdrd",)]
     assert staged(frames["dim_customer"]) == ["dim_customer/part-00000.parquet"]  # the others are still staged
+    # Why, for the refresh to tell the user: the file and the first row Arrow could not read.
+    assert extracted.read_by_spark[str(source / "fact_sales_monthly.csv")] == (
+        "Expected 4 columns, got 3: 2020-10-01,A0118150101,90002002")
+    assert extracted.read_by_spark[str(source / "dim_product.csv")] == (
+        "In CSV column #5: CSV conversion error to string: invalid UTF8 data")
+    assert sorted(extracted.read_by_spark) == [str(source / "dim_product.csv"), str(source / "fact_sales_monthly.csv")]
 
 
 # ------------------------------------------------------ names and formats --

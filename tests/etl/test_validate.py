@@ -308,3 +308,22 @@ def test_typed_parquet_values_are_checked_by_the_same_rules(spark):
     flagged = check_table(frame, spec, Settings(), {"customer_code": ["70001"], "product_code": ["A1"]})
     got = {r["_row_id"]: (r["_rule"], r["_column"]) if r["_rule"] else None for r in flagged.collect()}
     assert got == {i: r[5] for i, r in enumerate(rows)}
+
+
+def test_a_short_row_is_read_by_spark_named_in_the_output_and_rejected(spark, tmp_path):
+    """Arrow cannot copy a CSV with a row of too few fields: the refresh says which
+    file and row, Spark's reader reads the file, and rule 7 rejects the row."""
+    tables = dict(SOURCE, fact_forecast_monthly=SOURCE["fact_forecast_monthly"].rstrip() + "\n2020-11-01,A1,70001\n")
+    source = write_source(tmp_path / "source", tables)
+    url = f"duckdb:///{tmp_path / 'bims.duckdb'}"
+    lines: list[str] = []
+
+    refresh(str(source), Settings.from_env(warehouse_url=url, max_reject_share=0.9), show=lines.append, spark=spark)
+
+    path = source / "fact_forecast_monthly.csv"
+    assert [line for line in lines if "CSV reader" in line] == [
+        f"warning    {path} is read by Spark's slower CSV reader: Expected 4 columns, got 3: 2020-11-01,A1,70001"]
+    with duckdb.connect(str(tmp_path / "bims.duckdb"), read_only=True) as con:
+        found = con.execute("SELECT rule, column_name, row_key FROM dq_issues WHERE table_name = "
+                            "'fact_forecast_monthly' AND row_key LIKE 'date=2020-11-01%'").fetchall()
+    assert found == [("required_value", "forecast_quantity", "date=2020-11-01, product_code=A1, customer_code=70001")]
