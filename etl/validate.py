@@ -9,6 +9,7 @@ an explicit "Unassigned" member instead.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import reduce
 
 from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame, Window
@@ -317,10 +318,11 @@ def check_all(frames: dict[str, DataFrame], settings: Settings) -> dict[str, Dat
     sources = {"market": "dim_market" if "dim_market" in flagged else "dim_customer",
                "customer_code": "dim_customer", "product_code": "dim_product"}
 
-    def known(column: str) -> list[str]:
-        return [r[0] for r in clean_rows(flagged[sources[column]]).select(column).distinct().collect()]
-
-    references = {column: known(column) for column in sources}
+    # The known codes of all three columns in one Spark job (one each took three).
+    known = reduce(DataFrame.unionByName, [
+        clean_rows(flagged[table]).select(F.lit(column).alias("column"), F.col(column).alias("code"))
+        for column, table in sources.items()]).distinct().collect()
+    references = {column: [r["code"] for r in known if r["column"] == column] for column in sources}
     for name in LOOKUPS_AND_FACTS:
         if name in frames:
             flagged[name] = check_table(frames[name], TABLES[name], settings, references)
