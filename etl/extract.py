@@ -186,14 +186,19 @@ def _csv_part_as_parquet(path: Path, target: Path) -> None:
     if any(f.type != pa.string() for f in reader.schema):
         raise pa.ArrowInvalid(f"header {names!r} is not what Arrow read")
     with pq.ParquetWriter(target, reader.schema, compression="snappy") as writer:
-        group: list[pa.RecordBatch] = []
+        def write_row_group(batches: list[pa.RecordBatch]) -> None:
+            table = pa.Table.from_batches(batches, schema=reader.schema)
+            writer.write_table(table, row_group_size=table.num_rows)
+
+        group, rows = [], 0
         for batch in reader:
             group.append(batch)
-            if sum(b.num_rows for b in group) >= ROW_GROUP_ROWS:
-                writer.write_table(pa.Table.from_batches(group), row_group_size=ROW_GROUP_ROWS * 2)
-                group = []
+            rows += batch.num_rows
+            if rows >= ROW_GROUP_ROWS:
+                write_row_group(group)
+                group, rows = [], 0
         if group:
-            writer.write_table(pa.Table.from_batches(group), row_group_size=ROW_GROUP_ROWS * 2)
+            write_row_group(group)
 
 
 def stage_csv_as_parquet(source: SourceFile, staging_dir: Path) -> tuple[SourceFile, str | None]:

@@ -67,16 +67,14 @@ def _count_rules(flagged: dict[str, DataFrame]) -> dict[str, tuple[int, dict[str
     """Each table's rows and rows per rule broken, for all the tables in one
     Spark job: a job per small table cost about half a second each to plan and
     schedule, for a few thousand rows."""
-    tagged = [frame.select(F.lit(name).alias("table"), F.col("_rule").alias("rule"))
-              for name, frame in flagged.items()]
-    counts: dict[str, tuple[int, dict[str, int]]] = {name: (0, {}) for name in flagged}
-    if tagged:
-        for row in reduce(DataFrame.unionByName, tagged).groupBy("table", "rule").count().collect():
-            read, rules = counts[row["table"]]
-            if row["rule"] is not None:
-                rules[row["rule"]] = row["count"]
-            counts[row["table"]] = (read + row["count"], rules)
-    return counts
+    if not flagged:
+        return {}
+    rows = reduce(DataFrame.unionByName, [
+        frame.select(F.lit(name).alias("table"), F.col("_rule").alias("rule")) for name, frame in flagged.items()
+    ]).groupBy("table", "rule").count().collect()
+    return {name: (sum(r["count"] for r in rows if r["table"] == name),
+                   {r["rule"]: r["count"] for r in rows if r["table"] == name and r["rule"] is not None})
+            for name in flagged}
 
 
 def _arrow(frame: DataFrame | None) -> pa.Table:
