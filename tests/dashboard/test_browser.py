@@ -61,10 +61,13 @@ def kpi_value(page, label: str) -> str:
 
 
 def chart_members(page, chart_id) -> list[str]:
-    """The category labels of a horizontal bar chart, top to bottom."""
-    return page.evaluate(
+    """The category labels of a horizontal bar chart, top to bottom. Plotly draws
+    after the callback's answer has arrived, so on a busy machine the page can be
+    settled a moment before the chart exists: wait for it."""
+    return page.wait_for_function(
         """(selector) => { const g = document.querySelector(selector + ' .js-plotly-plot');
-                           return g.data[0].y; }""", css_id(chart_id))
+                           return g && g.data && g.data.length ? g.data[0].y : null; }""",
+        arg=css_id(chart_id), timeout=30_000).json_value()
 
 
 def click_bar(page, chart_id, member: str) -> None:
