@@ -26,6 +26,11 @@ COPY dashboard/ dashboard/
 COPY assets/ assets/
 COPY gunicorn.conf.py ./
 
+# The archive of the classes Spark loads (etl/spark.py: class_archive), written
+# by a refresh of a tiny sample at build time: each refresh starts seconds sooner.
+ENV BIMS_CLASS_ARCHIVE=/app/spark-classes.jsa
+RUN python -m etl archive-classes && rm -rf logs
+
 # A user without a login shell or rights over the code; data and logs on volumes.
 RUN groupadd --system --gid 10001 bims \
     && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin bims \

@@ -322,8 +322,11 @@ def spark_settings() -> dict:
         java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()[0]
     except (OSError, IndexError):
         java = "unknown"
+    from etl.spark import driver_java_options
+
     return {"pyspark": pyspark.__version__, "java": java, "master": s.spark_master,
-            "driver_memory": s.spark_driver_memory, "shuffle_partitions": s.shuffle_partitions}
+            "driver_memory": s.spark_driver_memory, "shuffle_partitions": s.shuffle_partitions,
+            "class_archive": "SharedArchiveFile" in driver_java_options()}
 
 
 def code_version() -> str:
@@ -497,7 +500,9 @@ def render_section(store: dict) -> str:
         out.append(f"- Spark: pyspark {sp['pyspark']}, {sp['java']}, master `{sp['master']}`, driver memory "
                    f"{sp['driver_memory']}, `spark.sql.shuffle.partitions` {sp['shuffle_partitions']} "
                    f"(the other settings are those of `etl/spark.py` at the commit that ran: AQE off after "
-                   f"1d0bb5e, on up to it; 64 MB broadcast threshold, ParallelGC, Arrow on).")
+                   f"1d0bb5e, on up to it; 64 MB broadcast threshold, ParallelGC, Arrow on); "
+                   f"class archive (`python -m etl archive-classes`): "
+                   f"{ {True: 'used', False: 'not used'}.get(sp.get('class_archive'), 'not yet, before it existed')}.")
         commits = ", ".join(sorted({r.get("code", "unknown") for r in results}))
         limits: dict[str, list[str]] = {}
         for r in results:

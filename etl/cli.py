@@ -1,4 +1,4 @@
-"""`python -m etl generate | refresh | status`."""
+"""`python -m etl generate | refresh | status | archive-classes`."""
 from __future__ import annotations
 
 import argparse
@@ -107,6 +107,28 @@ def cmd_status(args) -> int:
     return 0
 
 
+def cmd_archive_classes(args) -> int:
+    from etl.class_archive import build
+    from etl.spark import NO_JAVA, class_archive
+
+    target = Path(args.out) if args.out else class_archive()
+    if target is None:
+        _say(f"error: {NO_JAVA}")
+        return EXIT_FAILED
+    if args.if_missing and target.is_file():
+        return 0
+    started = time.monotonic()
+    _say(f"BIMS: archiving the classes Spark loads, for faster starts -> {target}")
+    try:
+        build(target, show=lambda line: _say(f"  {line}"))
+    except Exception as exc:  # the archive only saves time: say why, keep going without it
+        log = _log_traceback()
+        _say(f"error: no class archive ({type(exc).__name__}: {exc}); refreshes run without it; details in {log}")
+        return EXIT_FAILED
+    _say(f"wrote {target} ({target.stat().st_size / 2**20:,.0f} MB) in {time.monotonic() - started:.1f} s")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m etl", description="BIMS ETL: sample data, refresh, run history.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -127,6 +149,11 @@ def parser() -> argparse.ArgumentParser:
                    help="recompute and replace only these fiscal years")
     r.add_argument("--master", help="Spark master (default: $SPARK_MASTER or local[*])")
     r.set_defaults(run=cmd_refresh)
+
+    a = sub.add_parser("archive-classes", help="archive the classes Spark loads, so refreshes start faster")
+    a.add_argument("--out", help="where to write it (default: $BIMS_CLASS_ARCHIVE or the user's cache folder)")
+    a.add_argument("--if-missing", action="store_true", help="do nothing when the archive is already there")
+    a.set_defaults(run=cmd_archive_classes)
 
     s = sub.add_parser("status", help="list recent refreshes")
     s.add_argument("--warehouse", help="warehouse URL")

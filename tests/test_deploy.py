@@ -53,6 +53,16 @@ def test_the_image_copies_every_package_the_app_imports_and_runs_as_a_non_root_u
     assert "openjdk-17-jre-headless" in instruction("RUN")
 
 
+def test_the_image_builds_the_class_archive_where_its_refreshes_look_for_it():
+    text = DOCKERFILE.read_text().replace("\\\n", " ")
+    archive = re.search(r"^ENV BIMS_CLASS_ARCHIVE=(\S+)$", text, re.MULTILINE).group(1)
+    runs = re.findall(r"^RUN (.+)$", text, re.MULTILINE)
+    assert any(r.startswith("python -m etl archive-classes") for r in runs)
+    # Built before the switch to the unprivileged user, which only reads it.
+    assert text.index("archive-classes") < text.index("\nUSER ")
+    assert archive.startswith("/app/")
+
+
 def test_every_requirement_is_pinned():
     for name in ("requirements.txt", "requirements-dev.txt"):
         lines = [l.strip() for l in (ROOT / name).read_text().splitlines() if l.strip() and not l.startswith("#")]

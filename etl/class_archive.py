@@ -1,0 +1,74 @@
+"""Build the archive of the classes Spark's driver loads (see `etl.spark.class_archive`).
+
+Java writes the archive when the JVM exits, listing every class it loaded; so
+a JVM of its own runs a whole refresh of a tiny sample, full and then one
+fiscal year, which loads what any refresh loads, and is then made to exit.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+from etl.spark import LOG_DIR, archive_maps, class_path_of
+
+# Large enough to hold every table, rule and fiscal year; small enough to take seconds.
+SAMPLE_SCALE = 0.002
+
+
+def build(archive: Path, show: Callable[[str], None] = print) -> Path:
+    """Write the class archive to `archive` (replacing any there); returns it.
+
+    Must run in a process that has not started Spark yet: Java takes the option
+    that records classes only when the JVM starts."""
+    from pyspark import SparkContext
+
+    if SparkContext._active_spark_context is not None:
+        raise RuntimeError("the class archive must be built by a process that has not started Spark")
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    # Java writes to this name; the archive appears under its own name only
+    # once complete, so a refresh starting meanwhile never maps half a file.
+    partial = archive.with_name(f".{archive.name}.{os.getpid()}.partial")
+    try:
+        class_path = _record(partial, show)
+        if not partial.is_file():
+            raise RuntimeError("Java wrote no class archive: see the JVM's messages in "
+                               f"{LOG_DIR / 'spark.log'}")
+        if not archive_maps(partial, class_path):
+            raise RuntimeError(f"Java cannot map the archive it wrote ({partial.stat().st_size:,} bytes)")
+        class_path_of(archive).write_text(class_path)
+        partial.replace(archive)
+    finally:
+        partial.unlink(missing_ok=True)
+    return archive
+
+
+def _record(partial: Path, show: Callable[[str], None]) -> str:
+    """Run the refreshes in a JVM that writes its classes to `partial` as it
+    exits; returns the JVM's class path."""
+    from etl.config import Settings
+    from etl.generate import generate
+    from etl.pipeline import refresh
+    from etl.spark import get_spark
+
+    with tempfile.TemporaryDirectory(prefix="bims-classes-") as work:
+        work = Path(work)
+        source = work / "source"
+        generate(source, scale=SAMPLE_SCALE)
+        spark = get_spark("local[*]", record_classes_to=partial)
+        settings = Settings.from_env(warehouse_url=f"duckdb:///{work / 'warehouse.duckdb'}", spark_master="local[*]")
+        quiet = lambda line: None  # noqa: E731
+        show("running a full refresh of a small sample ...")
+        refresh(str(source), settings, show=quiet, spark=spark)
+        show("running a refresh of one fiscal year ...")
+        refresh(str(source), dataclasses.replace(settings, fiscal_years=(2021,)), show=quiet, spark=spark)
+        show("writing the archive as the JVM exits ...")
+        class_path = spark._jvm.java.lang.System.getProperty("java.class.path")
+        jvm = spark.sparkContext._gateway.proc
+        spark.stop()
+        # The JVM exits when its standard input closes; Java writes the archive then.
+        jvm.stdin.close()
+        jvm.wait(timeout=600)
+    return class_path

@@ -1,0 +1,68 @@
+"""`python -m etl archive-classes`: a real archive, built by a real JVM, used by the next one."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from etl import spark as es
+from tests.conftest import ROOT
+from tests.etl.test_cli import etl
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("classes")
+    archive = folder / "bims.jsa"
+    env = dict(os.environ, BIMS_LOG_DIR=str(folder / "logs"))
+    out = etl("archive-classes", "--out", str(archive), env=env, timeout=600)
+    return archive, out
+
+
+def test_the_archive_is_written_and_named_in_the_output(built):
+    archive, out = built
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert f"wrote {archive} (" in out.stdout
+    assert archive.stat().st_size > 50 * 2**20  # some 20,000 classes
+    # Nothing half-written is left beside it.
+    assert sorted(p.name for p in archive.parent.iterdir() if p.is_file()) == ["bims.jsa", "bims.jsa.classpath"]
+
+
+def test_the_archive_maps_for_the_class_path_spark_sessions_run_with(built, spark):
+    archive, _ = built
+    session_class_path = spark._jvm.java.lang.System.getProperty("java.class.path")
+    assert es.class_path_of(archive).read_text() == session_class_path
+    assert es.archive_maps(archive, session_class_path)
+
+
+def test_the_next_spark_driver_starts_with_the_archive(built, tmp_path):
+    archive, _ = built
+    script = ("from etl.spark import get_spark\n"
+              "s = get_spark('local[1]', driver_memory='1g')\n"
+              "print(list(s._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()))\n"
+              "print(s.range(5).count())\n")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), BIMS_CLASS_ARCHIVE=str(archive), BIMS_LOG_DIR=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    arguments, count = out.stdout.splitlines()[-2:]
+    assert f"-XX:SharedArchiveFile={archive}" in arguments and count == "5"
+
+
+def test_a_truncated_archive_is_refused_where_java_would_crash_on_it(built, tmp_path, monkeypatch):
+    archive, _ = built
+    truncated = tmp_path / "truncated.jsa"
+    truncated.write_bytes(archive.read_bytes()[:100_000])
+    es.class_path_of(truncated).write_text(es.class_path_of(archive).read_text())
+    monkeypatch.setenv("BIMS_CLASS_ARCHIVE", str(truncated))
+    assert not es.archive_maps(truncated, es.class_path_of(truncated).read_text())
+    assert "SharedArchiveFile" not in es.driver_java_options()
+
+
+def test_if_missing_leaves_an_existing_archive_alone(built):
+    archive, _ = built
+    before = archive.stat().st_mtime_ns
+    out = etl("archive-classes", "--out", str(archive), "--if-missing")
+    assert out.returncode == 0 and out.stdout == ""
+    assert archive.stat().st_mtime_ns == before
