@@ -45,9 +45,9 @@ def class_archive() -> Path | None:
     """Where the archive of the classes Spark's driver loads lives for this
     pyspark and this Java (`python -m etl archive-classes` writes it).
 
-    Spark loads some 20,000 classes on each start and on first use of each
+    Spark loads thousands of classes on each start and on first use of each
     part of a plan; mapped from this archive (Java's class data sharing) they
-    need no reading, parsing or verifying: about 4 s less per refresh here.
+    need no reading, parsing or verifying: 4-7 s less per refresh here.
     The file name changes with the pyspark version and the JVM build, so an
     upgrade is never handed an archive of another build (Java would ignore it).
     `BIMS_CLASS_ARCHIVE` overrides the place; None when there is no Java."""

@@ -497,7 +497,8 @@ def test_cli_refresh_from_s3_loads_every_sold_unit(s3_data, cli_refresh):
 
 
 # ------------------------------------------------ one fiscal year only --
-def test_a_fiscal_year_refresh_reads_that_years_rows_and_the_unreadable_ones(spark, tmp_path):
+@pytest.mark.parametrize("csv_reader", ["arrow", "spark"])
+def test_a_fiscal_year_refresh_reads_that_years_rows_and_the_unreadable_ones(spark, tmp_path, csv_reader):
     source = minimal_source(tmp_path, skip=("fact_sales_monthly", "gross_price"))
     write_csv(tmp_path / "fact_sales_monthly.csv", [
         "date,product_code,customer_code,sold_quantity",
@@ -507,15 +508,47 @@ def test_a_fiscal_year_refresh_reads_that_years_rows_and_the_unreadable_ones(spa
         "2021-09-01,A0118150101,90002002,4",  # FY2022
         "2021-13-01,A0118150101,90002002,5",  # no year can be told: kept, so validate reports it
         ",A0118150101,90002002,6",  # no date: kept too
+        "2019-02-30,A0118150101,90002002,7",  # not a calendar day: kept
+        "2019-08-31,A0118150101,90002002,8",  # FY2019 (the day is rule 2's business): left out
+        "\t2019-08-01,A0118150101,90002002,9",  # a tab is not trimmed, so no date: kept
     ])
     write_csv(tmp_path / "gross_price.csv", [
         "product_code,fiscal_year,gross_price", "A0118150101,2020,1", "A0118150101,2021,2",
         "A0118150101, 2022,3", "A0118150101,21,4", "A0118150101,,5"])
 
-    extracted = extract(spark, str(source), fiscal_years=(2021,), fiscal_start_month=9)
+    extracted = extract(spark, str(source), tmp_path / "staging", fiscal_years=(2021,), fiscal_start_month=9,
+                        csv_reader=csv_reader)
 
-    assert rows(extracted.frames["fact_sales_monthly"], "sold_quantity") == [("2",), ("3",), ("5",), ("6",)]
+    assert rows(extracted.frames["fact_sales_monthly"], "sold_quantity") == [
+        ("2",), ("3",), ("5",), ("6",), ("7",), ("9",)]
     assert rows(extracted.frames["gross_price"], "gross_price") == [("2",), ("4",), ("5",)]
+    if csv_reader == "arrow":
+        # The copy already left out the plain first-of-months of other years
+        # (rows 1 and 4); anything else is left to Spark's own filter.
+        copied = pq.read_table(tmp_path / "staging" / "csv-as-parquet" / "fact_sales_monthly")
+        assert sorted(copied.column("sold_quantity").to_pylist()) == ["2", "3", "5", "6", "7", "8", "9"]
+
+
+def test_the_copy_leaves_out_only_plain_first_of_months_outside_the_fiscal_years():
+    import datetime as dt
+
+    import pyarrow.compute as pc
+
+    from etl.extract import months_outside
+
+    values = ["2021-09-01", "2021-08-01", " 2020-01-01 ", "2022-08-01", "2022-09-01", "2021-08-15",
+              "2021-02-30", "21-08-01", "2021/08/01", "", None, "1899-01-01", "\uff12\uff10\uff12\uff11-08-01",
+              "2021-13-01", "2021-00-01", "\t2021-08-01", "2023-01-01", "2199-12-01", "2200-01-01"]
+    fy2022 = months_outside([(dt.date(2021, 9, 1), dt.date(2022, 8, 1))])
+    assert len(fy2022) == 300 * 12 - 12
+    assert pc.is_in(pa.array(values, pa.string()), value_set=fy2022).to_pylist() == [
+        False, True, False, False, True, False,
+        False, False, False, False, False, False, False,
+        False, False, False, True, True, False]
+    # Two fiscal years: a month inside either is kept.
+    two = months_outside([(dt.date(2020, 9, 1), dt.date(2021, 8, 1)), (dt.date(2022, 9, 1), dt.date(2023, 8, 1))])
+    assert pc.is_in(pa.array(["2021-08-01", "2021-09-01", "2023-01-01", "2020-08-01"]),
+                    value_set=two).to_pylist() == [False, True, False, True]
 
 
 def test_a_fiscal_year_refresh_skips_other_years_inside_a_parquet_file(spark, tmp_path):
