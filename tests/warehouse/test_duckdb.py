@@ -175,16 +175,6 @@ def table_contents(db, name) -> pd.DataFrame:
         warehouse.close()
 
 
-def years_in_storage_order(db, table: str) -> list[int]:
-    """The table's fiscal years in the order its rows are stored, each run of one year shown once."""
-    warehouse = DuckDBWarehouse(db)
-    try:
-        stored = warehouse.read(f"SELECT fiscal_year FROM {table} ORDER BY rowid").column(0).to_pylist()
-    finally:
-        warehouse.close()
-    return [year for i, year in enumerate(stored) if i == 0 or stored[i - 1] != year]
-
-
 def test_incremental_refresh_equals_a_full_refresh(spark, sample_full, loaded):
     root, changed = loaded
     incremental = fresh_copy(spark, sample_full, root / "incremental")
@@ -207,11 +197,6 @@ def test_incremental_refresh_equals_a_full_refresh(spark, sample_full, loaded):
     years = DuckDBWarehouse(incremental).read(
         "SELECT fiscal_years FROM etl_runs ORDER BY started_at").column(0).to_pylist()
     assert years == ["all", "2021"]
-    # Rows are stored year by year (so a query for one year skips the others'
-    # row groups): in order after a full refresh; the replaced year last after an incremental one.
-    for table in ("agg_customer_product_yearly", "agg_customer_category_monthly", "agg_customer_category_yearly"):
-        assert years_in_storage_order(full, table) == [2018, 2019, 2020, 2021, 2022], table
-        assert years_in_storage_order(incremental, table) == [2018, 2019, 2020, 2022, 2021], table
 
 
 def test_a_full_refresh_keeps_the_run_history_and_findings_and_the_file_compact(spark, sample_full, loaded):
