@@ -48,8 +48,9 @@ def class_archive() -> Path | None:
     Spark loads thousands of classes on each start and on first use of each
     part of a plan; mapped from this archive (Java's class data sharing) they
     need no reading, parsing or verifying: 4-7 s less per refresh here.
-    The file name changes with the pyspark version and the JVM build, so an
-    upgrade is never handed an archive of another build (Java would ignore it).
+    The file name changes with the pyspark version and install and the JVM
+    build, so an upgrade or another virtualenv is never handed an archive of
+    another build (Java would ignore it).
     `BIMS_CLASS_ARCHIVE` overrides the place; None when there is no Java."""
     if os.environ.get("BIMS_CLASS_ARCHIVE"):
         return Path(os.environ["BIMS_CLASS_ARCHIVE"])
@@ -61,7 +62,11 @@ def class_archive() -> Path | None:
     home = java.resolve().parent.parent
     jvm = next(home.glob("lib/server/libjvm.so"), None) or java.resolve()
     build = jvm.stat()
-    key = hashlib.sha256(f"{pyspark.__version__} {jvm} {build.st_size} {build.st_mtime_ns}".encode()).hexdigest()[:12]
+    # The install's place too: Java maps an archive only for the class path
+    # (pyspark's jars) it was recorded with, so each virtualenv has its own.
+    install = Path(pyspark.__file__).resolve().parent
+    key = hashlib.sha256(f"{pyspark.__version__} {install} {jvm} {build.st_size} {build.st_mtime_ns}".encode()
+                         ).hexdigest()[:12]
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return cache / "bims" / f"spark-{pyspark.__version__}-classes-{key}.jsa"
 

@@ -22,6 +22,10 @@ def test_the_archive_lives_in_the_cache_named_for_the_pyspark_version_and_java_b
     assert es.class_archive() == archive  # the same build, the same name
     monkeypatch.setattr(pyspark, "__version__", "0.0.1")
     assert es.class_archive() != archive and "spark-0.0.1-classes-" in es.class_archive().name
+    # Another virtualenv (another class path): another archive.
+    other = es.class_archive()
+    monkeypatch.setattr(pyspark, "__file__", str(tmp_path / "venv2" / "pyspark" / "__init__.py"))
+    assert es.class_archive() != other
     monkeypatch.setenv("BIMS_CLASS_ARCHIVE", str(tmp_path / "x.jsa"))
     assert es.class_archive() == tmp_path / "x.jsa"
 
