@@ -31,7 +31,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-# The archive of the classes Spark loads (in ~/.cache/bims; one per pyspark
+# The archive of the classes Spark loads (in ~/.cache/bims; one per pyspark install
 # and Java build): each Spark start then takes seconds less. Only time is at
 # stake, so a failure is reported and ignored.
 classes: $(STAMP)

@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-from etl.spark import LOG_DIR, archive_maps, class_path_of
+from etl.spark import LOG_DIR, archive_maps, class_path_of, get_spark
 
 # Large enough to hold every table, rule and fiscal year; small enough to take seconds.
 SAMPLE_SCALE = 0.002
@@ -51,7 +51,6 @@ def _record(partial: Path, show: Callable[[str], None]) -> str:
     from etl.config import Settings
     from etl.generate import generate
     from etl.pipeline import refresh
-    from etl.spark import get_spark
 
     with tempfile.TemporaryDirectory(prefix="bims-classes-") as work:
         work = Path(work)

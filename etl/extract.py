@@ -182,13 +182,13 @@ def months_outside(bounds: list[tuple]):
                     pa.string())
 
 
-def _csv_part_as_parquet(path: Path, target: Path, month_column: str | None = None, outside=None) -> None:
+def _csv_part_as_parquet(path: Path, target: Path, spec: TableSpec, outside=None) -> None:
     """One CSV file as Parquet string columns, read the way Spark reads it here
     (read_table's options): the header names the columns, RFC 4180 quotes, CRLF
     or LF, blank lines skipped, an empty field missing, quoted or not. Arrow
     raises on a row whose field count differs from the header's and on bytes
-    that are not UTF-8: those are Spark's to read. With `month_column`, rows
-    whose month is one of `outside` (see `months_outside`) are not copied."""
+    that are not UTF-8: those are Spark's to read. With `outside` (see
+    `months_outside`), a fact's rows whose month is one of them are not copied."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.csv as pcsv
@@ -199,6 +199,8 @@ def _csv_part_as_parquet(path: Path, target: Path, month_column: str | None = No
     if not names or "" in normalised or len(set(normalised)) < len(normalised):
         # Spark names blank and repeated headers its own way: leave it to Spark.
         raise pa.ArrowInvalid(f"header {names!r} has blank or repeated names")
+    scope = _scope_column(spec, normalised) if outside is not None else None
+    month_column = names[normalised.index(scope.name)] if scope is not None and scope.kind == MONTH else None
     reader = pcsv.open_csv(
         pa.input_stream(str(path), compression="detect"),
         read_options=pcsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
@@ -240,10 +242,7 @@ def stage_csv_as_parquet(source: SourceFile, staging_dir: Path, fiscal_years=(),
     outside = months_outside(fiscal_year_bounds(fiscal_years, fiscal_start_month)) if fiscal_years else None
     try:
         for number, part in enumerate(_csv_files(Path(source.path))):
-            header = {_normalise_header(n): n for n in _csv_header(part)}
-            scope = _scope_column(TABLES[source.table], header) if fiscal_years else None
-            month = header[scope.name] if scope is not None and scope.kind == MONTH else None
-            _csv_part_as_parquet(part, target / f"part-{number:05d}.parquet", month, outside)
+            _csv_part_as_parquet(part, target / f"part-{number:05d}.parquet", TABLES[source.table], outside)
     except (pa.ArrowInvalid, UnicodeDecodeError) as reason:
         shutil.rmtree(target, ignore_errors=True)
         return source, str(reason).removeprefix("CSV parse error: ")
