@@ -45,6 +45,34 @@ def build(archive: Path, show: Callable[[str], None] = print) -> Path:
     return archive
 
 
+def stale_archives(folder: Path, keep: Path) -> list[Path]:
+    """The archives in the cache `folder`, other than `keep`, that Java can
+    never map again: their recorded class path names a jar that is gone (that
+    pyspark install was removed or upgraded), or no class path was recorded.
+    Each is about 180 MB, and a new one is written per install and upgrade.
+    Another virtualenv's archive whose jars are still there is left alone."""
+    stale = []
+    for archive in sorted(folder.glob("spark-*-classes-*.jsa")):
+        if archive == keep:
+            continue
+        recorded = class_path_of(archive)
+        jars = [p for p in recorded.read_text().split(os.pathsep) if p.endswith(".jar")] if recorded.is_file() else []
+        if not jars or not all(Path(j).is_file() for j in jars):
+            stale.append(archive)
+    return stale
+
+
+def prune(folder: Path, keep: Path) -> tuple[int, int]:
+    """Remove the `stale_archives` (with their class path files): how many, and their bytes."""
+    removed = size = 0
+    for archive in stale_archives(folder, keep):
+        size += archive.stat().st_size
+        archive.unlink(missing_ok=True)
+        class_path_of(archive).unlink(missing_ok=True)
+        removed += 1
+    return removed, size
+
+
 def _record(partial: Path, show: Callable[[str], None]) -> str:
     """Run the refreshes in a JVM that writes its classes to `partial` as it
     exits; returns the JVM's class path."""

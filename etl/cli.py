@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 import traceback
@@ -108,13 +109,19 @@ def cmd_status(args) -> int:
 
 
 def cmd_archive_classes(args) -> int:
-    from etl.class_archive import build
+    from etl.class_archive import build, prune
     from etl.spark import NO_JAVA, class_archive
 
     target = Path(args.out) if args.out else class_archive()
     if target is None:
         _say(f"error: {NO_JAVA}")
         return EXIT_FAILED
+    # Only in the cache folder BIMS names archives in: a path given by hand is the user's.
+    if not args.out and not os.environ.get("BIMS_CLASS_ARCHIVE"):
+        removed, size = prune(target.parent, keep=target)
+        if removed:
+            _say(f"removed {removed} archive(s) of pyspark installs that are gone ({size / 2**20:,.0f} MB) "
+                 f"from {target.parent}")
     if args.if_missing and target.is_file():
         return 0
     started = time.monotonic()

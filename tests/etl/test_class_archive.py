@@ -66,3 +66,61 @@ def test_if_missing_leaves_an_existing_archive_alone(built):
     out = etl("archive-classes", "--out", str(archive), "--if-missing")
     assert out.returncode == 0 and out.stdout == ""
     assert archive.stat().st_mtime_ns == before
+
+
+# --- archives of installs that are gone -------------------------------------------------------------
+
+def _archive(folder, name, class_path=None):
+    archive = folder / name
+    archive.write_bytes(b"\0" * 1000)
+    if class_path is not None:
+        es.class_path_of(archive).write_text(os.pathsep.join(str(p) for p in class_path))
+    return archive
+
+
+def test_only_archives_whose_jars_are_gone_or_unrecorded_are_stale(tmp_path):
+    from etl.class_archive import stale_archives
+
+    jar = tmp_path / "install" / "jars" / "spark-core.jar"
+    jar.parent.mkdir(parents=True)
+    jar.write_bytes(b"jar")
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    # Another virtualenv's, still installed (a folder on its class path that does not exist is normal).
+    alive = _archive(cache, "spark-4.3.0-classes-aaaaaaaaaaaa.jsa", [tmp_path / "install" / "conf", jar])
+    upgraded = _archive(cache, "spark-4.2.0-classes-bbbbbbbbbbbb.jsa", [jar, tmp_path / "install" / "old.jar"])
+    unrecorded = _archive(cache, "spark-4.3.0-classes-cccccccccccc.jsa")
+    current = _archive(cache, "spark-4.3.0-classes-dddddddddddd.jsa")  # being built: no class path yet
+    other = _archive(cache, "notes.jsa")
+    assert stale_archives(cache, keep=current) == [upgraded, unrecorded]
+    assert alive.is_file() and other.is_file()
+
+
+def test_archive_classes_removes_the_stale_archives_from_its_cache_folder(tmp_path, monkeypatch):
+    cache = tmp_path / "xdg"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    monkeypatch.delenv("BIMS_CLASS_ARCHIVE", raising=False)
+    current = es.class_archive()
+    current.parent.mkdir(parents=True)
+    current.write_bytes(b"current")
+    gone = _archive(current.parent, "spark-4.1.0-classes-eeeeeeeeeeee.jsa", [tmp_path / "removed-venv" / "a.jar"])
+    env = {k: v for k, v in os.environ.items() if k != "BIMS_CLASS_ARCHIVE"}
+    out = etl("archive-classes", "--if-missing", env=dict(env, XDG_CACHE_HOME=str(cache)))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert f"removed 1 archive(s) of pyspark installs that are gone (0 MB) from {current.parent}" in out.stdout
+    assert not gone.exists() and not es.class_path_of(gone).exists()
+    assert current.read_bytes() == b"current"  # --if-missing: the current one is left as it is
+
+
+def test_an_archive_path_given_by_hand_prunes_nothing(tmp_path, monkeypatch):
+    cache = tmp_path / "xdg"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    folder = es.class_archive().parent
+    folder.mkdir(parents=True)
+    gone = _archive(folder, "spark-4.1.0-classes-eeeeeeeeeeee.jsa", [tmp_path / "removed-venv" / "a.jar"])
+    mine = folder / "mine.jsa"  # beside them, but named by hand
+    mine.write_bytes(b"mine")
+    out = etl("archive-classes", "--if-missing", "--out", str(mine),
+              env=dict(os.environ, XDG_CACHE_HOME=str(cache)))
+    assert out.returncode == 0 and out.stdout == ""
+    assert gone.is_file()
