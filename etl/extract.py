@@ -227,19 +227,18 @@ def _csv_part_as_parquet(path: Path, target: Path, spec: TableSpec, outside=None
             write_row_group(group)
 
 
-def stage_csv_as_parquet(source: SourceFile, staging_dir: Path, fiscal_years=(),
-                         fiscal_start_month: int = 9) -> tuple[SourceFile, str | None]:
+def stage_csv_as_parquet(source: SourceFile, staging_dir: Path, outside=None) -> tuple[SourceFile, str | None]:
     """The source to read: CSV copied into a folder of Parquet string columns, or
     the CSV itself with the reason Arrow cannot read it as Spark would. With
-    `fiscal_years`, a fact's rows of other years are left out of the copy (the
-    scan then reads only what the refresh keeps; Spark's own filter still decides)."""
+    `outside` (`months_outside` of the refresh's fiscal years), a fact's rows of
+    other years are left out of the copy (the scan then reads only what the
+    refresh keeps; Spark's own filter still decides)."""
     import pyarrow as pa
 
     if source.fmt != "csv":
         return source, None
     target = staging_dir / "csv-as-parquet" / source.table
     target.mkdir(parents=True, exist_ok=True)
-    outside = months_outside(fiscal_year_bounds(fiscal_years, fiscal_start_month)) if fiscal_years else None
     try:
         for number, part in enumerate(_csv_files(Path(source.path))):
             _csv_part_as_parquet(part, target / f"part-{number:05d}.parquet", TABLES[source.table], outside)
@@ -354,9 +353,9 @@ def extract(spark: SparkSession, source: str, staging_dir: Path | None = None, f
     if csv_reader == "arrow":
         # Two files at a time, largest first: one copy keeps about one core busy.
         largest_first = sorted(files.values(), key=lambda f: -_size(Path(f.path)))
+        outside = months_outside(fiscal_year_bounds(fiscal_years, fiscal_start_month)) if fiscal_years else None
         with ThreadPoolExecutor(2) as pool:
-            copies = pool.map(lambda f: stage_csv_as_parquet(f, staging_dir, fiscal_years, fiscal_start_month),
-                              largest_first)
+            copies = pool.map(lambda f: stage_csv_as_parquet(f, staging_dir, outside), largest_first)
             for staged, reason in copies:
                 readable[staged.table] = staged
                 if reason:

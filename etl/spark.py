@@ -135,7 +135,7 @@ def _jvm_output_to(log_file: Path):
 def get_spark(master: str = "local[*]", driver_memory: str = "4g", shuffle_partitions: int = 8,
               record_classes_to: Path | None = None):
     """Start (or reuse) the Spark session. `record_classes_to`: write the class
-    archive there when the JVM exits (see `build_class_archive`)."""
+    archive there when the JVM exits (see `etl.class_archive.build`)."""
     if not java_available():
         raise JavaMissing(NO_JAVA)
     # Python workers must run this interpreter (the virtualenv's), not whatever
