@@ -56,7 +56,7 @@ def _print_summary(summary) -> None:
 
 
 def cmd_refresh(args) -> int:
-    from etl.pipeline import refresh
+    from etl.pipeline import StagingNotShared, refresh
     from etl.spark import JavaMissing
     from etl.extract import SourceError
     from etl.validate import RejectLimitExceeded
@@ -71,7 +71,7 @@ def cmd_refresh(args) -> int:
     except JavaMissing as exc:
         _say(f"error: {exc}")
         return EXIT_FAILED
-    except (SourceError, RejectLimitExceeded, WarehouseError) as exc:
+    except (SourceError, RejectLimitExceeded, StagingNotShared, WarehouseError) as exc:
         _say(f"error: refresh failed: {exc}")
         return EXIT_FAILED
     except Exception as exc:  # anything else: one line here, the traceback in the log

@@ -18,6 +18,7 @@ from typing import Callable
 
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (pa.compute)
+import pyarrow.parquet as pq
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, Observation
 from pyspark.sql import functions as F
@@ -26,8 +27,9 @@ from etl import transform as tf
 from etl import validate as vd
 from etl.config import Settings
 from etl.extract import Extracted, extract
-from etl.schema import FACT_TABLES, OUTPUT_TABLES, TABLES
+from etl.schema import FACT_TABLES, OUTPUT_TABLES
 from warehouse import Publication, connect
+from warehouse.base import parquet_files
 
 
 
@@ -42,6 +44,10 @@ class RunSummary:
     rows_written: dict[str, int] = field(default_factory=dict)
     missing_tables: list[str] = field(default_factory=list)
     message: str = ""
+
+
+class StagingNotShared(Exception):
+    """Spark's executors wrote output this machine cannot see (see `check_staged`)."""
 
 
 class Stages:
@@ -243,14 +249,36 @@ def _transform(clean: dict[str, DataFrame], combined: DataFrame, facts: dict, se
                                           F.lit(None).cast("double").alias("freight_pct"),
                                           F.lit(None).cast("double").alias("other_cost_pct"))
     frames["market_cost_rates_yearly"] = tf.market_cost_rates_yearly(freight, markets)
-    def write(name: str) -> str:
+    def write(name: str) -> tuple[str, int]:
         path = out / name
+        # Counted by the tasks as they write (no pass of its own), for `check_staged`.
+        written = Observation(f"written_{name}_{uuid.uuid4().hex}")
         frames[name].coalesce(1 if name.startswith(("dim_", "product_", "customer_", "market_")) else 4) \
-            .write.mode("overwrite").parquet(str(path))
-        return str(path)
+            .observe(written, F.count(F.lit(1)).alias("rows")).write.mode("overwrite").parquet(str(path))
+        return str(path), written.get["rows"]
 
     # Writing a small table is mostly driver work (planning, generating code):
     # a few at once overlap it with the large aggregates' tasks.
     names = [name for name in OUTPUT_TABLES if name in frames]
     with ThreadPoolExecutor(max_workers=3) as pool:
-        return dict(zip(names, pool.map(write, names)))
+        staged = dict(zip(names, pool.map(write, names)))
+    check_staged(staged)
+    return {name: path for name, (path, _) in staged.items()}
+
+
+def check_staged(staged: dict[str, tuple[str, int]]) -> None:
+    """Refuse to publish when the Parquet files this machine sees hold other than
+    the rows Spark's tasks wrote (`staged`: table -> folder, rows written). On a
+    cluster whose executors write the staging folder on their own disks, the
+    job still succeeds, and the load would silently miss their part of a table."""
+    short = []
+    for name, (path, rows) in staged.items():
+        seen = sum(pq.read_metadata(f).num_rows for f in parquet_files(path)) if Path(path).is_dir() else 0
+        if seen != rows:
+            short.append(f"{name} {seen:,} of {rows:,} rows")
+    if short:
+        folders = ", ".join(sorted({str(Path(path).parent) for path, _ in staged.values()}))
+        raise StagingNotShared(
+            f"Spark's executors wrote rows this machine cannot see in {folders} ({'; '.join(short)}), so the "
+            f"warehouse was left as it was. On a cluster, set TMPDIR to a folder every node mounts "
+            f"(docs/deploy.md).")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Sequence
 
 import pyarrow as pa
@@ -73,6 +74,12 @@ class Publication:
     dq_issues: pa.Table
     tables: dict[str, str] = field(default_factory=dict)
     replace_fiscal_years: Sequence[int] | None = None
+
+
+def parquet_files(folder: str | Path) -> list[Path]:
+    """The data files of a Parquet folder: not Spark's _SUCCESS or .crc files."""
+    return sorted(p for p in Path(folder).iterdir()
+                  if p.is_file() and p.name.endswith(".parquet") and not p.name.startswith(("_", ".")))
 
 
 class Warehouse(ABC):

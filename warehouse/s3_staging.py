@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from warehouse.base import parquet_files
+
 
 def _filesystem():
     from etl.extract import s3_filesystem
@@ -26,12 +28,6 @@ def _key(s3_uri: str) -> str:
     if not bucket or not key:
         raise ValueError(f"{s3_uri!r} names a whole bucket: give a prefix inside it (s3://bucket/prefix)")
     return f"{bucket}/{key}"
-
-
-def parquet_files(folder: str | Path) -> list[Path]:
-    """The data files of a Parquet folder: not Spark's _SUCCESS or .crc files."""
-    return sorted(p for p in Path(folder).iterdir()
-                  if p.is_file() and p.name.endswith(".parquet") and not p.name.startswith(("_", ".")))
 
 
 def upload_parquet_folder(folder: str | Path, s3_prefix: str, name: str | None = None) -> str:
