@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from functools import reduce
 
+import pyarrow as pa
+
 from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -128,9 +130,13 @@ def fact_months(spark, summary: dict, start_month: int = 9) -> DataFrame:
     """Each month of the facts, its fiscal year and whether it has any actuals,
     from the observed `fact_summary` (a few hundred rows, held on the driver)."""
     with_actuals = set(summary["months_with_actuals"])
-    return spark.createDataFrame([(m, m in with_actuals) for m in sorted(summary["months"])],
-                                 "date date, has_actuals boolean") \
-        .withColumn("fiscal_year", fiscal_year(F.col("date"), start_month))
+    months = sorted(summary["months"])
+    # From an Arrow table Spark keeps the rows in the plan itself (a LocalRelation);
+    # from Python rows it makes an RDD that Python worker processes unpickle each
+    # time the frame is read, as every broadcast of the transform reads it.
+    table = pa.table({"date": pa.array(months, pa.date32()),
+                      "has_actuals": pa.array([m in with_actuals for m in months], pa.bool_())})
+    return spark.createDataFrame(table).withColumn("fiscal_year", fiscal_year(F.col("date"), start_month))
 
 
 def duplicate_keys(combined: DataFrame) -> DataFrame:

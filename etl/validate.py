@@ -254,12 +254,6 @@ def rejected_rows(flagged: DataFrame, table: str) -> DataFrame:
     )
 
 
-def finding_frame(spark, rows: list[tuple]) -> DataFrame:
-    """A frame of findings in the dq_issues shape from Python tuples."""
-    schema = T.StructType([T.StructField(c, T.StringType()) for c in DQ_COLUMNS])
-    return spark.createDataFrame(rows, schema)
-
-
 def _unassigned(value: SparkColumn) -> SparkColumn:
     """Some copies leave geography empty or write `nan`; `NA` is North America."""
     cleaned = _text(value)

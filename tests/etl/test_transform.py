@@ -124,6 +124,14 @@ def test_fact_months_carry_their_fiscal_year(spark, start, years):
         (D(2020, 8, 1), True, years[0]), (D(2020, 9, 1), False, years[1])]
 
 
+def test_fact_months_are_held_in_the_plan(spark):
+    """Every broadcast of the transform reads the months: held in the plan, they
+    need no Python worker processes to read (rows from Python would)."""
+    summary = {"months": [D(2020, 9, 1)], "months_with_actuals": []}
+    plan = tf.fact_months(spark, summary)._jdf.queryExecution().optimizedPlan().toString()
+    assert "LocalRelation" in plan and "LogicalRDD" not in plan
+
+
 def test_money_measures_follow_the_brief(tiny):
     aug = tiny["rows"][(D(2020, 8, 1), "C1", "P1")]
     # gross 10 x 15.5; pre 10%; post 5% + 1% of net invoice; freight 2% + 0.5% of net; cost 10 x 4
