@@ -32,8 +32,9 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $@
 
 # The archive of the classes Spark loads (in ~/.cache/bims; one per pyspark install
-# and Java build; those of removed installs are deleted): each Spark start then takes
-# seconds less. Only time is at stake, so a failure is reported and ignored.
+# and Java build; those of removed installs are deleted, one Java no longer maps is
+# built again): each Spark start then takes seconds less. Only time is at stake, so a
+# failure is reported and ignored.
 classes: $(STAMP)
 	-@$(PY) -m etl archive-classes --if-missing
 

@@ -110,7 +110,7 @@ def cmd_status(args) -> int:
 
 def cmd_archive_classes(args) -> int:
     from etl.class_archive import build, prune
-    from etl.spark import NO_JAVA, class_archive
+    from etl.spark import NO_JAVA, archive_usable, class_archive
 
     target = Path(args.out) if args.out else class_archive()
     if target is None:
@@ -122,8 +122,12 @@ def cmd_archive_classes(args) -> int:
         if removed:
             _say(f"removed {removed} archive(s) of pyspark installs that are gone ({size / 2**20:,.0f} MB) "
                  f"from {target.parent}")
-    if args.if_missing and target.is_file():
+    usable = target.is_file() and archive_usable(target)
+    if args.if_missing and usable:
         return 0
+    if target.is_file() and not usable:
+        _say(f"BIMS: Java no longer maps the class archive {target} (its pyspark install was made again or "
+             f"changed): building it again")
     started = time.monotonic()
     _say(f"BIMS: archiving the classes Spark loads, for faster starts -> {target}")
     try:
@@ -159,7 +163,7 @@ def parser() -> argparse.ArgumentParser:
 
     a = sub.add_parser("archive-classes", help="archive the classes Spark loads, so refreshes start faster")
     a.add_argument("--out", help="where to write it (default: $BIMS_CLASS_ARCHIVE or the user's cache folder)")
-    a.add_argument("--if-missing", action="store_true", help="do nothing when the archive is already there")
+    a.add_argument("--if-missing", action="store_true", help="do nothing when a usable archive is already there (one Java no longer maps is built again)")
     a.set_defaults(run=cmd_archive_classes)
 
     s = sub.add_parser("status", help="list recent refreshes")

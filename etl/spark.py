@@ -90,6 +90,14 @@ def archive_maps(archive: Path, class_path: str) -> bool:
     return done.returncode == 0
 
 
+def archive_usable(archive: Path) -> bool:
+    """Whether Java maps the archive for the class path it was recorded with. It
+    does not once that pyspark install's jars are replaced (a virtualenv made
+    again in the same place), even though the archive's name is the same."""
+    recorded = class_path_of(archive)
+    return archive.is_file() and recorded.is_file() and archive_maps(archive, recorded.read_text())
+
+
 def driver_java_options(record_classes_to: Path | None = None) -> str:
     """The driver JVM's options: the collector, the quiet log configuration, and
     the class archive when there is a usable one (or, while building it, where
@@ -99,8 +107,7 @@ def driver_java_options(record_classes_to: Path | None = None) -> str:
     if record_classes_to is not None:
         options.append(f"-XX:ArchiveClassesAtExit={record_classes_to}")
     elif archive is not None and archive.is_file():
-        recorded = class_path_of(archive)
-        if recorded.is_file() and archive_maps(archive, recorded.read_text()):
+        if archive_usable(archive):
             # Java still checks the class path Spark's launcher gives it, and
             # starts without sharing when that differs (say, SPARK_CONF_DIR is set).
             options.append(f"-XX:SharedArchiveFile={archive}")

@@ -13,12 +13,24 @@ from tests.etl.test_cli import etl
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
+def built(tmp_path_factory, spark):
     folder = tmp_path_factory.mktemp("classes")
-    archive = folder / "bims.jsa"
+    # Built where an archive Java does not map already lies under the same name,
+    # recorded for this very class path, as a virtualenv made again in the same
+    # place leaves one: `--if-missing` (what `make run` and `make test` give)
+    # must build it again, not keep it.
+    archive = _archive(folder, "bims.jsa")
+    es.class_path_of(archive).write_text(spark._jvm.java.lang.System.getProperty("java.class.path"))
     env = dict(os.environ, BIMS_LOG_DIR=str(folder / "logs"))
-    out = etl("archive-classes", "--out", str(archive), env=env, timeout=600)
+    out = etl("archive-classes", "--out", str(archive), "--if-missing", env=env, timeout=600)
     return archive, out
+
+
+def _usable_copy(built, archive):
+    """The built archive (and its class path) under another name: one Java maps."""
+    os.link(built[0], archive)
+    es.class_path_of(archive).write_text(es.class_path_of(built[0]).read_text())
+    return archive
 
 
 def test_the_archive_is_written_and_named_in_the_output(built):
@@ -28,6 +40,12 @@ def test_the_archive_is_written_and_named_in_the_output(built):
     assert archive.stat().st_size > 50 * 2**20  # thousands of classes
     # Nothing half-written is left beside it.
     assert sorted(p.name for p in archive.parent.iterdir() if p.is_file()) == ["bims.jsa", "bims.jsa.classpath"]
+
+
+def test_an_archive_java_does_not_map_is_built_again_even_if_missing_is_asked(built):
+    archive, out = built
+    assert f"Java no longer maps the class archive {archive}" in out.stdout
+    assert es.archive_usable(archive)
 
 
 def test_the_archive_maps_for_the_class_path_spark_sessions_run_with(built, spark):
@@ -96,30 +114,30 @@ def test_only_archives_whose_jars_are_gone_or_unrecorded_are_stale(tmp_path):
     assert alive.is_file() and other.is_file()
 
 
-def test_archive_classes_removes_the_stale_archives_from_its_cache_folder(tmp_path, monkeypatch):
+def test_archive_classes_removes_the_stale_archives_from_its_cache_folder(built, tmp_path, monkeypatch):
     cache = tmp_path / "xdg"
     monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
     monkeypatch.delenv("BIMS_CLASS_ARCHIVE", raising=False)
     current = es.class_archive()
     current.parent.mkdir(parents=True)
-    current.write_bytes(b"current")
+    _usable_copy(built, current)
+    before = current.stat().st_mtime_ns
     gone = _archive(current.parent, "spark-4.1.0-classes-eeeeeeeeeeee.jsa", [tmp_path / "removed-venv" / "a.jar"])
     env = {k: v for k, v in os.environ.items() if k != "BIMS_CLASS_ARCHIVE"}
     out = etl("archive-classes", "--if-missing", env=dict(env, XDG_CACHE_HOME=str(cache)))
     assert out.returncode == 0, out.stdout + out.stderr
     assert f"removed 1 archive(s) of pyspark installs that are gone (0 MB) from {current.parent}" in out.stdout
     assert not gone.exists() and not es.class_path_of(gone).exists()
-    assert current.read_bytes() == b"current"  # --if-missing: the current one is left as it is
+    assert current.stat().st_mtime_ns == before  # --if-missing: the current, usable one is left as it is
 
 
-def test_an_archive_path_given_by_hand_prunes_nothing(tmp_path, monkeypatch):
+def test_an_archive_path_given_by_hand_prunes_nothing(built, tmp_path, monkeypatch):
     cache = tmp_path / "xdg"
     monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
     folder = es.class_archive().parent
     folder.mkdir(parents=True)
     gone = _archive(folder, "spark-4.1.0-classes-eeeeeeeeeeee.jsa", [tmp_path / "removed-venv" / "a.jar"])
-    mine = folder / "mine.jsa"  # beside them, but named by hand
-    mine.write_bytes(b"mine")
+    mine = _usable_copy(built, folder / "mine.jsa")  # beside them, but named by hand
     out = etl("archive-classes", "--if-missing", "--out", str(mine),
               env=dict(os.environ, XDG_CACHE_HOME=str(cache)))
     assert out.returncode == 0 and out.stdout == ""
