@@ -122,7 +122,7 @@ def cmd_archive_classes(args) -> int:
         if removed:
             _say(f"removed {removed} archive(s) of pyspark installs that are gone ({size / 2**20:,.0f} MB) "
                  f"from {target.parent}")
-    usable = target.is_file() and archive_usable(target)
+    usable = archive_usable(target)
     if args.if_missing and usable:
         return 0
     if target.is_file() and not usable:
@@ -163,7 +163,8 @@ def parser() -> argparse.ArgumentParser:
 
     a = sub.add_parser("archive-classes", help="archive the classes Spark loads, so refreshes start faster")
     a.add_argument("--out", help="where to write it (default: $BIMS_CLASS_ARCHIVE or the user's cache folder)")
-    a.add_argument("--if-missing", action="store_true", help="do nothing when a usable archive is already there (one Java no longer maps is built again)")
+    a.add_argument("--if-missing", action="store_true",
+                   help="do nothing when a usable archive is already there (one Java no longer maps is built again)")
     a.set_defaults(run=cmd_archive_classes)
 
     s = sub.add_parser("status", help="list recent refreshes")
