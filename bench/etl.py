@@ -26,6 +26,7 @@ import json
 import os
 import platform
 import re
+import statistics
 import subprocess
 import sys
 import time
@@ -384,9 +385,19 @@ def _load(run: dict) -> str:
     return f"{run['other_load']:.1f}" if "other_load" in run else "?"
 
 
+def paired(numerators: list[float], denominators: list[float]) -> str:
+    """Each run's ratio to the run measured beside it in the same repeat, and their median:
+    steadier than best against best when the machine's load changes between runs."""
+    ratios = [a / b for a, b in zip(numerators, denominators) if b]
+    if len(ratios) < 2:
+        return "—"
+    return f"{statistics.median(ratios):.2f} ({' / '.join(f'{x:.2f}' for x in ratios)})"
+
+
 def noise_rows(results: list[dict]) -> list[tuple]:
     return [(scale_name(r["scale"]), " / ".join(f"{s:.1f}" for s in r["spark"].get("all_seconds", [])),
              " / ".join(f"{s:.1f}" for s in r["duckdb"].get("all_seconds", [])),
+             paired(r["spark"].get("all_seconds", []), r["duckdb"].get("all_seconds", [])),
              _load(r["spark"]), _load(r["duckdb"])) for r in results]
 
 
@@ -420,7 +431,8 @@ def incremental_rows(results: list[dict]) -> list[tuple]:
                      f"{inc['rows_read']:,} ({share:.0%})" if share is not None else "?",
                      f"{r['spark']['seconds']:.1f}", f"{inc['seconds']:.1f}",
                      f"{inc['seconds'] / r['spark']['seconds']:.0%}",
-                     " / ".join(f"{s:.1f}" for s in inc.get("all_seconds", [])), f"{inc['peak_mb']:,.0f}",
+                     " / ".join(f"{s:.1f}" for s in inc.get("all_seconds", [])),
+                     paired(inc.get("all_seconds", []), r["spark"].get("all_seconds", [])), f"{inc['peak_mb']:,.0f}",
                      " / ".join(f"{st.get(n, 0.0):.1f}" for n in ("extract", "validate", "transform", "load"))))
     return rows
 
@@ -521,12 +533,13 @@ def render_section(store: dict) -> str:
         out.append("")
         out += markdown_table(HEADER, table_rows(results))
         out.append("")
-        out.append("Every run's time, and how busy the rest of the machine was during the best run of each "
-                   "(CPU used by other processes, in cores, out of "
-                   f"{m['nproc']}):")
+        out.append("Every run's time, each Spark run's ratio to the DuckDB run of the same repeat (with two "
+                   "or more runs; their median is steadier than best against best on a shared machine), and "
+                   "how busy the rest of the machine was during the best run of each (CPU used by other "
+                   f"processes, in cores, out of {m['nproc']}):")
         out.append("")
-        out += markdown_table(("scale", "spark runs s", "duckdb runs s", "other load, spark run",
-                               "other load, duckdb run"), noise_rows(results))
+        out += markdown_table(("scale", "spark runs s", "duckdb runs s", "ratio per run, median (each)",
+                               "other load, spark run", "other load, duckdb run"), noise_rows(results))
         out.append("")
         out.append("Where the Spark refresh's time goes (seconds, from the stage lines `python -m etl refresh` "
                    "prints; *other* is process start-up, imports and the final summary), and the "
@@ -545,8 +558,8 @@ def render_section(store: dict) -> str:
                        "refresh's:")
             out.append("")
             out += markdown_table(("scale", "fiscal year", "rows in scope", "full s", "incremental s",
-                                   "incremental / full", "incremental runs s", "peak MB",
-                                   "extract / validate / transform / load"), inc)
+                                   "incremental / full", "incremental runs s", "share per run, median (each)",
+                                   "peak MB", "extract / validate / transform / load"), inc)
             out.append("")
         plot = DOC.parent / f"etl-scaling-{fmt}.svg"
         plotted = [r for r in results if incrementals(r)]  # runs of this bench's current shape
@@ -664,6 +677,10 @@ def main(argv: list[str] | None = None) -> int:
     say("")
     say(f"format {args.format}; best of {args.repeat}; ratio = spark seconds / duckdb seconds")
     print_table(results)
+    for r in results:
+        if r["repeat"] > 1:
+            say(f"scale {scale_name(r['scale'])}: ratio per run, median (each): "
+                f"{paired(r['spark']['all_seconds'], r['duckdb']['all_seconds'])}")
     for r, kind, inc in ((r, kind, inc) for r in results for kind, inc in incrementals(r)):
         say(f"scale {scale_name(r['scale'])}: incremental refresh of FY{inc['fiscal_year']} ({kind}) "
             f"{inc['seconds']:.1f} s = {inc['seconds'] / r['spark']['seconds']:.0%} of the full refresh "

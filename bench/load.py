@@ -150,15 +150,19 @@ class Server:
         return len(psutil.Process(self.process.pid).children())
 
     def cpu_seconds(self) -> float:
-        total = 0.0
+        """CPU of gunicorn: the master, its live workers, and the workers it has
+        already replaced (after max_requests), which the kernel adds to the
+        master's children times when the master reaps them."""
         try:
-            procs = [psutil.Process(self.process.pid), *psutil.Process(self.process.pid).children(recursive=True)]
+            master = psutil.Process(self.process.pid)
+            procs = [master, *master.children(recursive=True)]
         except psutil.NoSuchProcess:
             return 0.0
+        total = 0.0
         for p in procs:
             try:
                 t = p.cpu_times()
-                total += t.user + t.system
+                total += t.user + t.system + (t.children_user + t.children_system if p is master else 0.0)
             except psutil.Error:
                 pass
         return total
@@ -421,7 +425,7 @@ def summarise(level: dict, server_cpu: float, client_cpu: float) -> dict:
     out = {"users": level["users"], "seconds": round(level["seconds"], 1), "requests": len(rows),
            "throughput_rps": round(len(rows) / level["seconds"], 1),
            "errors": sum(1 for r in rows if r[1] != 200),
-           "server_cores": round(max(0.0, server_cpu) / level["seconds"], 2),  # workers replaced meanwhile: not counted
+           "server_cores": round(server_cpu / level["seconds"], 2),
            "client_cores": round(client_cpu / level["seconds"], 2), "error_samples": level["error_samples"]}
     for kind in ("callback", "export", "page", "sign-in", "healthz"):
         ms = [r[2] for r in rows if r[0] == kind and r[1] == 200]
@@ -470,7 +474,8 @@ def render_section(result: dict) -> str:
     lines = [
         START, "", "## Dashboard under load", "",
         "_Written by `bench/load.py`; rerun it to replace this section._", "",
-        f"- Date: {result['date']}; machine: {m['nproc']} cores, {m['ram_gb']} GB RAM, Python {m['python']}; "
+        f"- Date: {result['date']}; machine: {m['nproc']} cores ({m.get('cpu') or 'CPU unknown'}), "
+        f"{m['ram_gb']} GB RAM, Python {m['python']}; "
         "shared with other work, so the times are noisy. The load generator, gunicorn and (for the capture) "
         "Chromium run on the same cores.",
         f"- Server: `{' '.join(result['command'])}` (the Docker image's CMD) with gunicorn.conf.py: "
@@ -488,8 +493,9 @@ def render_section(result: dict) -> str:
         "*callback*: every POST /_dash-update-component but exports (the filter bar, the page router and "
         "every card), over the whole run; *steady*: the same once every user has signed in (after the "
         "ramp); *page*: the first view's HTML, layout and dependencies; *sign-in*: GET and POST /login "
-        "(argon2id verification); *server cores*: CPU of the gunicorn processes alive at the end (a worker replaced after max_requests is not counted); */healthz*: the same-run baseline, one trivial request every 0.5 s under "
-        "the same load.", "", END,
+        "(argon2id verification); *server cores*: CPU of gunicorn's processes (master and workers, also "
+        "those replaced after max_requests); */healthz*: the same-run baseline, one trivial request every "
+        "0.5 s under the same load.", "", END,
     ]
     return "\n".join(lines)
 
