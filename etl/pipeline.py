@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, Observation
 from pyspark.sql import functions as F
+from pyspark.sql.types import FractionalType
 
 from etl import transform as tf
 from etl import validate as vd
@@ -195,7 +196,7 @@ def refresh(source: str, settings: Settings, show: Callable[[str], None] = print
         vd.enforce_reject_limit(summary.rows_read, summary.rows_rejected, settings)
 
         tables = stages.run("transform", "computing measures and aggregates",
-                            lambda: _transform(clean, combined, facts, settings, staging / "out", findings, persisted))
+                            lambda: _transform(clean, combined, facts, settings, staging / "out", findings))
         stages.run("load", f"publishing {len(tables)} tables to {warehouse.url}",
                    lambda: finish("succeeded", "", tables))
         return summary
@@ -213,7 +214,7 @@ def refresh(source: str, settings: Settings, show: Callable[[str], None] = print
 
 
 def _transform(clean: dict[str, DataFrame], combined: DataFrame, facts: dict, settings: Settings, out: Path,
-               findings: list[DataFrame], persisted: list[DataFrame]) -> dict[str, str]:
+               findings: list[DataFrame]) -> dict[str, str]:
     """Build the output tables as Parquet folders under `out`; add findings."""
     customers, markets, geography_warnings = vd.geography(clean["dim_customer"], clean.get("dim_market"))
     findings.append(geography_warnings)
@@ -223,19 +224,14 @@ def _transform(clean: dict[str, DataFrame], combined: DataFrame, facts: dict, se
     months = tf.fact_months(combined.sparkSession, facts, settings.fiscal_start_month)
     lines = tf.sales_lines(combined, months, products, clean["gross_price"], clean.get("manufacturing_cost"))
     rates = tf.customer_rates(customers, months, clean.get("pre_invoice_deductions"), clean.get("freight_cost"))
-    yearly = tf.customer_product_yearly(lines, rates, products).persist(StorageLevel.MEMORY_AND_DISK)
-    persisted.append(yearly)
-    lookup_findings = tf.missing_lookups(yearly, set(clean))
-    if lookup_findings is not None:
-        findings.append(lookup_findings)
 
     frames = {
         "dim_customer": customers,
         "dim_product": products.select(*tf.PRODUCT_ATTRIBUTES),
         "dim_market": markets,
         "agg_customer_category_monthly": tf.customer_category_monthly(lines, rates, settings.fiscal_start_month),
-        "agg_customer_product_yearly": yearly.drop(*[c for c in yearly.columns if c.startswith("_")]),
-        "agg_customer_category_yearly": tf.customer_category_yearly(yearly),
+        # Written with its `_missing_*` counts, which the warehouse does not publish.
+        "agg_customer_product_yearly": tf.customer_product_yearly(lines, rates, products),
         "product_price_cost_yearly": tf.product_price_cost_yearly(
             clean["gross_price"], clean.get("manufacturing_cost"), products),
     }
@@ -249,21 +245,44 @@ def _transform(clean: dict[str, DataFrame], combined: DataFrame, facts: dict, se
                                           F.lit(None).cast("double").alias("freight_pct"),
                                           F.lit(None).cast("double").alias("other_cost_pct"))
     frames["market_cost_rates_yearly"] = tf.market_cost_rates_yearly(freight, markets)
+
     def write(name: str) -> tuple[str, int]:
-        path = out / name
-        # Counted by the tasks as they write (no pass of its own), for `check_staged`.
-        written = Observation(f"written_{name}_{uuid.uuid4().hex}")
-        frames[name].coalesce(1 if name.startswith(("dim_", "product_", "customer_", "market_")) else 4) \
-            .observe(written, F.count(F.lit(1)).alias("rows")).write.mode("overwrite").parquet(str(path))
-        return str(path), written.get["rows"]
+        small = name.startswith(("dim_", "product_", "customer_", "market_"))
+        return write_staged(frames[name], out / name, files=1 if small else 4)
 
     # Writing a small table is mostly driver work (planning, generating code):
-    # a few at once overlap it with the large aggregates' tasks.
-    names = [name for name in OUTPUT_TABLES if name in frames]
+    # a few at once overlap it with the large aggregates' tasks. The category
+    # table and the missing lookups are read from the yearly table's files once
+    # written: reading them back costs less than caching its 3 M wide rows.
+    yearly = "agg_customer_product_yearly"
     with ThreadPoolExecutor(max_workers=3) as pool:
-        staged = dict(zip(names, pool.map(write, names)))
+        pending = {name: pool.submit(write, name) for name in OUTPUT_TABLES if name in frames}
+        staged = {yearly: pending.pop(yearly).result()}
+        check_staged(staged)
+        written_yearly = combined.sparkSession.read.parquet(staged[yearly][0])
+        lookup_findings = tf.missing_lookups(written_yearly, set(clean))
+        if lookup_findings is not None:
+            findings.append(lookup_findings)
+        frames["agg_customer_category_yearly"] = tf.customer_category_yearly(written_yearly)
+        pending["agg_customer_category_yearly"] = pool.submit(write, "agg_customer_category_yearly")
+        staged.update({name: future.result() for name, future in pending.items()})
     check_staged(staged)
-    return {name: path for name, (path, _) in staged.items()}
+    return {name: staged[name][0] for name in OUTPUT_TABLES if name in staged}
+
+
+def write_staged(frame: DataFrame, path: Path, files: int) -> tuple[str, int]:
+    """Write a table as a folder of `files` Parquet files; return the folder and
+    the rows Spark's tasks wrote (counted as they write, for `check_staged`)."""
+    written = Observation(f"written_{path.name}_{uuid.uuid4().hex}")
+    writer = frame.coalesce(files).observe(written, F.count(F.lit(1)).alias("rows")).write.mode("overwrite")
+    for field_ in frame.schema.fields:
+        if isinstance(field_.dataType, FractionalType):
+            # Parquet's writer tries a dictionary for every column; the measures
+            # are nearly all distinct, so for them it is wasted work (about 3 s
+            # of a full refresh at scale 10, docs/performance.md).
+            writer = writer.option(f"parquet.enable.dictionary#{field_.name}", "false")
+    writer.parquet(str(path))
+    return str(path), written.get["rows"]
 
 
 def check_staged(staged: dict[str, tuple[str, int]]) -> None:

@@ -64,9 +64,11 @@ class Publication:
     """What one refresh hands the warehouse, to be applied all at once.
 
     `tables` maps an aggregate or dimension table to a folder of Parquet files
-    holding its new rows. With `replace_fiscal_years` set, a table that has a
-    fiscal_year column keeps its other years; every other table is replaced
-    whole. A failed run publishes no tables, only its record and findings.
+    holding its new rows; a column whose name begins with `_` is the
+    refresh's own working column (`working_columns`) and is not published.
+    With `replace_fiscal_years` set, a table that has a fiscal_year column
+    keeps its other years; every other table is replaced whole. A failed run
+    publishes no tables, only its record and findings.
     """
 
     run: dict
@@ -74,6 +76,12 @@ class Publication:
     dq_issues: pa.Table
     tables: dict[str, str] = field(default_factory=dict)
     replace_fiscal_years: Sequence[int] | None = None
+
+
+def working_columns(columns: Sequence[str]) -> list[str]:
+    """The columns of a staged table that a refresh wrote for itself (the yearly
+    table's counts of missing lookups): the warehouse leaves them out."""
+    return [c for c in columns if c.startswith("_")]
 
 
 def parquet_files(folder: str | Path) -> list[Path]:

@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from warehouse.base import (
     META_TABLES, RUN_COLUMNS, RUN_TABLE_COLUMNS, Publication, Warehouse, WarehouseError,
-    WarehouseUnavailable,
+    WarehouseUnavailable, working_columns,
 )
 
 
@@ -169,6 +169,9 @@ class DuckDBWarehouse(Warehouse):
         exists = con.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()[0]
         columns = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
+        if working := working_columns(columns):
+            excluded = ", ".join(f'"{c}"' for c in working)
+            source = f"(SELECT * EXCLUDE ({excluded}) FROM {source})"
         if fiscal_years and exists and "fiscal_year" in columns:
             marks = ", ".join("?" for _ in fiscal_years)
             con.execute(f'DELETE FROM "{name}" WHERE fiscal_year IN ({marks})', list(fiscal_years))

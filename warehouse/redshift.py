@@ -37,6 +37,7 @@ import pyarrow.parquet as pq
 
 from warehouse.base import (
     META_TABLES, RUN_COLUMNS, RUN_TABLE_COLUMNS, Publication, Warehouse, WarehouseError, WarehouseUnavailable,
+    working_columns,
 )
 from warehouse.redshift_socket import tcp_nodelay
 
@@ -217,9 +218,14 @@ class RedshiftWarehouse(Warehouse):
         cursor.execute(table_ddl(staging, columns, redshift, layout_of=name))
         self._load(cursor, staging, folder, table, publication.run["run_id"])
         live, staged = quote_identifier(name), quote_identifier(staging)
+        # Loaded with the files' every column (a COPY from Parquet takes them
+        # all, by position), then the refresh's working columns are dropped.
+        working = working_columns(table.column_names)
+        for column in working:  # Redshift drops one column per statement
+            cursor.execute(f"ALTER TABLE {staged} DROP COLUMN {quote_identifier(column)}")
         years = publication.replace_fiscal_years
         if years and "fiscal_year" in table.column_names and _exists(cursor, name):
-            names = ", ".join(quote_identifier(c) for c in table.column_names)
+            names = ", ".join(quote_identifier(c) for c in table.column_names if c not in working)
             marks = ", ".join(["%s"] * len(years))
             cursor.execute(f"DELETE FROM {live} WHERE fiscal_year IN ({marks})", list(years))
             cursor.execute(f"INSERT INTO {live} ({names}) SELECT {names} FROM {staged}")
