@@ -266,7 +266,7 @@ def fiscal_year_scope(spec: TableSpec, raw: DataFrame, years, start_month: int) 
     if not years or column is None:
         return None
     name = names[column.name]
-    value = parse_value(F.col(f"`{name}`"), column.kind, raw.schema[name].dataType)
+    value = parse_value(name, column.kind, raw.schema[name].dataType)
     in_years = in_fiscal_years(value, years, start_month) if column.kind == MONTH else value.isin(*years)
     return value.isNull() | in_years
 

@@ -59,18 +59,34 @@ class Validated:
     findings: DataFrame  # DQ_COLUMNS
 
 
-def _text(raw: SparkColumn) -> SparkColumn:
+# The checks are written as Spark SQL text, an expression per column and one
+# for a row's verdict: built from PySpark's column functions they took some
+# 2,400 calls into the JVM per table, seconds of every refresh before its first
+# row is read (docs/performance.md). Only column names of etl/schema.py, rule
+# names, the fixed sets of rule 8 and the configured dates go into the text;
+# no value of the data does (rule 4's known codes reach the JVM as a list).
+
+def _name(column: str) -> str:
+    """A column name quoted for Spark SQL."""
+    return "`" + column.replace("`", "``") + "`"
+
+
+def _string(value: str) -> str:
+    """A string literal for Spark SQL."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _text(raw: str) -> str:
     """A trimmed string, NULL when empty."""
-    value = F.trim(raw.cast("string"))
-    return F.when(value == "", None).otherwise(value)
+    return f"nullif(trim(CAST({raw} AS STRING)), '')"
 
 
-def _presence(raw: SparkColumn, kind: str, dtype: T.DataType) -> SparkColumn:
+def _presence(column: str, kind: str, dtype: T.DataType) -> str:
     """What the checks read of a raw value before parsing it: its trimmed text, or,
     for a typed (Parquet) date or number, the value itself. Only whether it is
     NULL matters then, and turning millions of numbers into text to find out
     was two thirds of the cost of checking a Parquet fact table."""
-    return raw if _typed(kind, dtype) else _text(raw)
+    return _name(column) if _typed(kind, dtype) else _text(_name(column))
 
 
 def _typed(kind: str, dtype: T.DataType) -> bool:
@@ -86,73 +102,77 @@ def _typed(kind: str, dtype: T.DataType) -> bool:
 # character tests and Spark's own casts instead of a regular expression and a
 # date formatter: the same verdicts, at a third of the cost per value.
 
-def iso_date(text: SparkColumn) -> SparkColumn:
+def iso_date(text: str) -> str:
     """yyyy-mm-dd as a date, else NULL: ten characters with dashes at the 5th and
     8th, which the cast to date then reads only if they are a real calendar day."""
-    shaped = (F.length(text) == 10) & (F.substring(text, 5, 1) == "-") & (F.substring(text, 8, 1) == "-")
-    return F.when(shaped, text.cast("date"))
+    return (f"CASE WHEN length({text}) = 10 AND substring({text}, 5, 1) = '-' AND substring({text}, 8, 1) = '-' "
+            f"THEN CAST({text} AS DATE) END")
 
 
-def plain_decimal(text: SparkColumn) -> SparkColumn:
+def plain_decimal(text: str) -> str:
     """A plain decimal (`12`, `-0.5`, `.5`, `3.`) as a double, else NULL."""
-    return F.when(F.translate(text, _DECIMAL_CHARACTERS, "") == "", text.cast("double"))
+    return f"CASE WHEN translate({text}, {_string(_DECIMAL_CHARACTERS)}, '') = '' THEN CAST({text} AS DOUBLE) END"
 
 
-def _parse(raw: SparkColumn, text: SparkColumn, kind: str, dtype: T.DataType) -> SparkColumn:
+def _parse(column: str, text: str, kind: str, dtype: T.DataType) -> str:
     """The typed value of a raw column (`text` is its trimmed string, NULL when empty)."""
     if kind in (CODE, TEXT):
         return text
+    raw = _name(column)
     typed = _typed(kind, dtype)
     if kind == MONTH:
-        return F.to_date(raw) if typed else iso_date(text)
+        return f"to_date({raw})" if typed else iso_date(text)
     if kind == YEAR:
-        return raw.cast("int") if typed else F.when(text.rlike(_FOUR_DIGITS), text.cast("int"))
+        return f"CAST({raw} AS INT)" if typed \
+            else f"CASE WHEN {text} RLIKE {_string(_FOUR_DIGITS)} THEN CAST({text} AS INT) END"
     if kind in (QUANTITY, AMOUNT, PERCENT):
-        return F.when(~F.isnan(raw.cast("double")), raw.cast("double")) if typed else plain_decimal(text)
+        return f"CASE WHEN NOT isnan(CAST({raw} AS DOUBLE)) THEN CAST({raw} AS DOUBLE) END" if typed \
+            else plain_decimal(text)
     raise ValueError(f"unknown column kind {kind}")
 
 
-def parse_value(raw: SparkColumn, kind: str, dtype: T.DataType) -> SparkColumn:
+def parse_value(column: str, kind: str, dtype: T.DataType) -> SparkColumn:
     """The typed value of a raw column of this kind, NULL when it does not parse."""
-    return _parse(raw, _presence(raw, kind, dtype), kind, dtype)
+    return F.expr(_parse(column, _presence(column, kind, dtype), kind, dtype))
 
 
-def _checks(spec: TableSpec, text: dict[str, SparkColumn], typed: dict[str, SparkColumn],
-            settings: Settings) -> list[tuple[str, str, SparkColumn]]:
-    """(rule, column, failing condition) in the order they are tried."""
-    checks: list[tuple[str, str, SparkColumn]] = []
+def _checks(spec: TableSpec, settings: Settings) -> list[tuple[str, str, str]]:
+    """(rule, column, failing condition) in the order they are tried, on the
+    columns `_s_<name>` (trimmed text) and `_t_<name>` (typed value)."""
+    earliest, latest = settings.earliest_date, settings.latest_date
+    checks: list[tuple[str, str, str]] = []
     for col in spec.columns:
         if col.required:
-            checks.append(("required_value", col.name, text[col.name].isNull()))
+            checks.append(("required_value", col.name, f"{_name('_s_' + col.name)} IS NULL"))
     for col in spec.columns:
-        present = text[col.name].isNotNull()
-        parsed = typed[col.name]
+        text, parsed = _name("_s_" + col.name), _name("_t_" + col.name)
+        unparsed = f"{text} IS NOT NULL AND {parsed} IS NULL"
         if col.kind == MONTH:
             checks += [
-                ("valid_date", col.name, present & parsed.isNull()),
-                ("valid_date", col.name, F.dayofmonth(parsed) != 1),
+                ("valid_date", col.name, unparsed),
+                ("valid_date", col.name, f"dayofmonth({parsed}) != 1"),
                 ("valid_date", col.name,
-                 (parsed < F.lit(settings.earliest_date)) | (parsed > F.lit(settings.latest_date))),
+                 f"{parsed} < DATE '{earliest.isoformat()}' OR {parsed} > DATE '{latest.isoformat()}'"),
             ]
         elif col.kind == YEAR:
             checks += [
-                ("fiscal_year_format", col.name, present & parsed.isNull()),
-                ("fiscal_year_format", col.name,
-                 (parsed < settings.earliest_date.year) | (parsed > settings.latest_date.year + 1)),
+                ("fiscal_year_format", col.name, unparsed),
+                ("fiscal_year_format", col.name, f"{parsed} < {earliest.year:d} OR {parsed} > {latest.year + 1:d}"),
             ]
         elif col.kind in (QUANTITY, AMOUNT, PERCENT):
-            checks.append(("numeric_value", col.name, present & parsed.isNull()))
-            checks.append(("value_range", col.name, parsed < 0))
+            checks.append(("numeric_value", col.name, unparsed))
+            checks.append(("value_range", col.name, f"{parsed} < 0"))
             if col.kind == PERCENT:
-                checks.append(("value_range", col.name, parsed >= 1))
+                checks.append(("value_range", col.name, f"{parsed} >= 1"))
     if spec.name == "dim_customer":
-        checks.append(("known_category", "platform", ~typed["platform"].isin(*PLATFORMS)))
-        checks.append(("known_category", "channel", ~typed["channel"].isin(*CHANNELS)))
+        for column, known in (("platform", PLATFORMS), ("channel", CHANNELS)):
+            checks.append(("known_category", column,
+                           f"NOT {_name('_t_' + column)} IN ({', '.join(map(_string, known))})"))
     if spec.name == "fact_sales_monthly":
-        # The ad-hoc layout repeats the fiscal year on each row: it must agree.
+        # The ad-hoc layout repeats the fiscal year on each row: it must agree
+        # (`_date_fiscal_year`: see check_table).
         checks.append(("fiscal_year_format", "fiscal_year",
-                       typed["fiscal_year"].isNotNull()
-                       & (typed["fiscal_year"] != fiscal_year(typed["date"], settings.fiscal_start_month))))
+                       "_t_fiscal_year IS NOT NULL AND _t_fiscal_year != _date_fiscal_year"))
     return checks
 
 
@@ -162,52 +182,66 @@ def _row_key(spec: TableSpec) -> SparkColumn:
     ])
 
 
-def _is_one_of(column: SparkColumn, values: list[str]) -> SparkColumn:
-    """column IN (values), built in one call to the JVM: PySpark's `isin` makes a
-    call per value, which took seconds for the thousands of customer codes."""
-    try:
-        from pyspark import SparkContext
-        from pyspark.sql.classic.column import Column as ClassicColumn
+class KnownCodes:
+    """The codes a dimension lists, for rule 4's membership test (a hash set:
+    they are hundreds to thousands, so it beats a join). PySpark hands a Python
+    list to the JVM one element per call, so the JVM's copy is made once, for
+    every table that checks the column (2,090 customer codes at scale 10, in
+    four tables)."""
 
-        return ClassicColumn(column._jc.isin(SparkContext._active_spark_context._jvm.PythonUtils.toSeq(values)))
-    except (ImportError, AttributeError):  # Spark Connect: no JVM in this process
-        return column.isin(values)
+    def __init__(self, codes):
+        self.codes = list(codes)
+        self._in_jvm = None
+
+    def contain(self, column: SparkColumn) -> SparkColumn:
+        """column IN (codes), in one call to the JVM (PySpark's `isin` makes one per value)."""
+        try:
+            from pyspark import SparkContext
+            from pyspark.sql.classic.column import Column as ClassicColumn
+
+            if self._in_jvm is None:
+                self._in_jvm = SparkContext._active_spark_context._jvm.PythonUtils.toSeq(self.codes)
+            return ClassicColumn(column._jc.isin(self._in_jvm))
+        except (ImportError, AttributeError):  # Spark Connect: no JVM in this process
+            return column.isin(self.codes)
 
 
-def check_table(df: DataFrame, spec: TableSpec, settings: Settings,
-                references: dict[str, list[str]]) -> DataFrame:
+def check_table(df: DataFrame, spec: TableSpec, settings: Settings, references: dict) -> DataFrame:
     """Typed columns plus `_rule`, `_column`, `_value`: the first rule the row
     breaks, in which column, with what raw value (all NULL when it passes).
 
     `references` maps a code column (customer_code, product_code, market) to
-    the known values of its dimension, for rule 4. They are few (hundreds to
-    thousands), so a hash-set membership test beats a join.
+    the known values of its dimension (a list, or `KnownCodes`), for rule 4.
     """
     names = spec.column_names
+    dtypes = {f.name: f.dataType for f in df.schema.fields}
     # Three plain projections (trimmed text, typed value, verdict) so that each
     # parse runs once per row and the generated code stays small enough for the
     # JIT to compile: one big inlined expression ran 5x slower here.
-    texts = df.select("*", *[_presence(F.col(c.name), c.kind, df.schema[c.name].dataType).alias(f"_s_{c.name}")
-                             for c in spec.columns])
-    typed = texts.select("*", *[
-        _parse(F.col(c.name), F.col(f"_s_{c.name}"), c.kind, df.schema[c.name].dataType).alias(f"_t_{c.name}")
+    texts = df.selectExpr("*", *[f"{_presence(c.name, c.kind, dtypes[c.name])} AS {_name('_s_' + c.name)}"
+                                 for c in spec.columns])
+    typed = texts.selectExpr("*", *[
+        f"{_parse(c.name, _name('_s_' + c.name), c.kind, dtypes[c.name])} AS {_name('_t_' + c.name)}"
         for c in spec.columns])
-    text_cols = {c: F.col(f"_s_{c}") for c in names}
-    typed_cols = {c: F.col(f"_t_{c}") for c in names}
-    checks = _checks(spec, text_cols, typed_cols, settings)
-    for column, known in references.items():
-        if column in names:
-            checks.append(("known_reference", column, typed_cols[column].isNotNull() & ~_is_one_of(typed_cols[column], known)))
-    failure = None
-    for rule, column, condition in checks:
-        outcome = F.struct(F.lit(rule).alias("rule"), F.lit(column).alias("column"),
-                           F.col(column).cast("string").alias("value"))
-        failure = F.when(condition, outcome) if failure is None else failure.when(condition, outcome)
-    flagged = typed.select(
-        *[typed_cols[c].alias(c) for c in names],
-        "_source_file", "_row_id",
-        failure.alias("_failure"),
-    )
+    checks = _checks(spec, settings)
+    # Two tests are columns of their own, built once per table: rule 4's (the
+    # codes must not go into SQL text) and the date's fiscal year (one definition,
+    # etl/transform.py).
+    known = {column: codes if isinstance(codes, KnownCodes) else KnownCodes(codes)
+             for column, codes in references.items() if column in names}
+    extra = [codes.contain(F.col(_name("_t_" + column))).alias(f"_known_{column}") for column, codes in known.items()]
+    checks += [("known_reference", column, f"{_name('_t_' + column)} IS NOT NULL AND NOT _known_{column}")
+               for column in known]
+    if spec.name == "fact_sales_monthly":
+        extra.append(fiscal_year(F.col("_t_date"), settings.fiscal_start_month).alias("_date_fiscal_year"))
+    if extra:
+        typed = typed.select("*", *extra)
+    failure = "CASE " + " ".join(
+        f"WHEN {condition} THEN named_struct('rule', {_string(rule)}, 'column', {_string(column)}, "
+        f"'value', CAST({_name(column)} AS STRING))"
+        for rule, column, condition in checks) + " END AS _failure"
+    flagged = typed.selectExpr(*[f"{_name('_t_' + c)} AS {_name(c)}" for c in names], "_source_file", "_row_id",
+                               failure)
     if spec.name not in ("fact_sales_monthly", "fact_forecast_monthly", "post_invoice_deductions"):
         # Rule 1 on the small tables: the first row of a key (in file order)
         # wins; later rows with the same key are quarantined. The large facts
@@ -220,8 +254,8 @@ def check_table(df: DataFrame, spec: TableSpec, settings: Settings,
             "_failure", F.when(F.col("_failure").isNull() & (first > 1), duplicate).otherwise(F.col("_failure")))
     # Plain columns rather than a struct: the large facts are cached, and
     # Spark's column cache compresses mostly-NULL strings but not structs.
-    return flagged.select("*", *[F.col(f"_failure.{f}").alias(f"_{f}") for f in ("rule", "column", "value")]) \
-        .drop("_failure")
+    return flagged.selectExpr("*", "_failure.rule AS _rule", "_failure.column AS _column",
+                              "_failure.value AS _value").drop("_failure")
 
 
 def clean_rows(flagged: DataFrame) -> DataFrame:
@@ -241,7 +275,8 @@ def rule_counts() -> list[SparkColumn]:
 def rejected_rows(flagged: DataFrame, table: str) -> DataFrame:
     """The quarantined rows in the dq_issues shape."""
     rule = F.col("_rule")
-    messages = F.create_map(*[x for name, (n, text) in RULES.items() for x in (F.lit(name), F.lit(f"rule {n}: {text}"))])
+    messages = F.create_map(*[x for name, (n, text) in RULES.items()
+                              for x in (F.lit(name), F.lit(f"rule {n}: {text}"))])
     return flagged.where(F.col("_rule").isNotNull()).select(
         F.lit(table).alias("table_name"),
         F.col("_source_file").alias("source_file"),
@@ -254,10 +289,14 @@ def rejected_rows(flagged: DataFrame, table: str) -> DataFrame:
     )
 
 
-def _unassigned(value: SparkColumn) -> SparkColumn:
-    """Some copies leave geography empty or write `nan`; `NA` is North America."""
-    cleaned = _text(value)
-    return F.when(cleaned.isNull() | (F.lower(cleaned) == "nan"), F.lit(UNASSIGNED)).otherwise(cleaned)
+def _no_geography(column: str) -> SparkColumn:
+    """Some copies leave geography empty or write `nan` (`NA` is North America)."""
+    cleaned = F.expr(_text(_name(column)))
+    return cleaned.isNull() | (F.lower(cleaned) == "nan")
+
+
+def _unassigned(column: str) -> SparkColumn:
+    return F.when(_no_geography(column), F.lit(UNASSIGNED)).otherwise(F.expr(_text(_name(column))))
 
 
 def geography(customers: DataFrame, markets: DataFrame | None) -> tuple[DataFrame, DataFrame, DataFrame]:
@@ -269,10 +308,8 @@ def geography(customers: DataFrame, markets: DataFrame | None) -> tuple[DataFram
         source = "dim_customer"
     else:
         source = "dim_market"
-    markets = markets.select("market", _unassigned(F.col("sub_zone")).alias("sub_zone"),
-                             _unassigned(F.col("region")).alias("region"),
-                             (_text(F.col("region")).isNull() | (F.lower(_text(F.col("region"))) == "nan"))
-                             .alias("_no_region"))
+    markets = markets.select("market", _unassigned("sub_zone").alias("sub_zone"), _unassigned("region").alias("region"),
+                             _no_geography("region").alias("_no_region"))
     unmapped_markets = markets.where("_no_region").select(
         F.lit(source).alias("table_name"), F.lit(None).cast("string").alias("source_file"),
         F.lit("geography_mapping").alias("rule"), F.lit("warning").alias("severity"),
@@ -316,7 +353,7 @@ def check_all(frames: dict[str, DataFrame], settings: Settings) -> dict[str, Dat
     known = reduce(DataFrame.unionByName, [
         clean_rows(flagged[table]).select(F.lit(column).alias("column"), F.col(column).alias("code"))
         for column, table in sources.items()]).distinct().collect()
-    references = {column: [r["code"] for r in known if r["column"] == column] for column in sources}
+    references = {column: KnownCodes(r["code"] for r in known if r["column"] == column) for column in sources}
     for name in LOOKUPS_AND_FACTS:
         if name in frames:
             flagged[name] = check_table(frames[name], TABLES[name], settings, references)
