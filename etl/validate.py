@@ -206,12 +206,13 @@ class KnownCodes:
             return column.isin(self.codes)
 
 
-def check_table(df: DataFrame, spec: TableSpec, settings: Settings, references: dict) -> DataFrame:
+def check_table(df: DataFrame, spec: TableSpec, settings: Settings,
+                references: dict[str, KnownCodes]) -> DataFrame:
     """Typed columns plus `_rule`, `_column`, `_value`: the first rule the row
     breaks, in which column, with what raw value (all NULL when it passes).
 
     `references` maps a code column (customer_code, product_code, market) to
-    the known values of its dimension (a list, or `KnownCodes`), for rule 4.
+    the known values of its dimension, for rule 4.
     """
     names = spec.column_names
     dtypes = {f.name: f.dataType for f in df.schema.fields}
@@ -227,10 +228,9 @@ def check_table(df: DataFrame, spec: TableSpec, settings: Settings, references: 
     # Two tests are columns of their own, built once per table: rule 4's (the
     # codes must not go into SQL text) and the date's fiscal year (one definition,
     # etl/transform.py).
-    known = {column: codes if isinstance(codes, KnownCodes) else KnownCodes(codes)
-             for column, codes in references.items() if column in names}
+    known = {column: codes for column, codes in references.items() if column in names}
     extra = [codes.contain(F.col(_name("_t_" + column))).alias(f"_known_{column}") for column, codes in known.items()]
-    checks += [("known_reference", column, f"{_name('_t_' + column)} IS NOT NULL AND NOT _known_{column}")
+    checks += [("known_reference", column, f"{_name('_t_' + column)} IS NOT NULL AND NOT {_name('_known_' + column)}")
                for column in known]
     if spec.name == "fact_sales_monthly":
         extra.append(fiscal_year(F.col("_t_date"), settings.fiscal_start_month).alias("_date_fiscal_year"))

@@ -287,7 +287,7 @@ def test_typed_parquet_values_are_checked_by_the_same_rules(spark):
     from pyspark.sql import functions as F
 
     from etl.schema import TABLES
-    from etl.validate import check_table
+    from etl.validate import KnownCodes, check_table
 
     d = dt.date
     rows = [
@@ -307,7 +307,8 @@ def test_typed_parquet_values_are_checked_by_the_same_rules(spark):
         "other_deductions_pct double, _row_id long",
     ).withColumn("_source_file", F.lit("post_invoice_deductions.parquet"))
     spec = TABLES["post_invoice_deductions"]
-    flagged = check_table(frame, spec, Settings(), {"customer_code": ["70001"], "product_code": ["A1"]})
+    flagged = check_table(frame, spec, Settings(),
+                          {"customer_code": KnownCodes(["70001"]), "product_code": KnownCodes(["A1"])})
     got = {r["_row_id"]: (r["_rule"], r["_column"]) if r["_rule"] else None for r in flagged.collect()}
     assert got == {i: r[5] for i, r in enumerate(rows)}
 
@@ -328,10 +329,10 @@ def test_codes_from_the_data_are_never_read_as_sql(spark):
     """The checks are Spark SQL text; rule 4's known codes are not part of it, so
     a code with quotes, backslashes or SQL in it is matched as the string it is."""
     from etl.schema import TABLES
-    from etl.validate import check_table
+    from etl.validate import KnownCodes, check_table
 
     odd = ["x') OR TRUE --", "a\\'b", "`c`", "d''e"]
-    known = {"customer_code": odd, "product_code": ["A1"]}
+    known = {"customer_code": KnownCodes(odd), "product_code": KnownCodes(["A1"])}
     rows = [*odd, "x", "a'b", "c", "d'e"]
     flagged = check_table(_post_invoice_rows(spark, rows), TABLES["post_invoice_deductions"], Settings(), known)
     got = {r["customer_code"]: r["_rule"] for r in flagged.collect()}
@@ -340,7 +341,7 @@ def test_codes_from_the_data_are_never_read_as_sql(spark):
                    "d'e": "known_reference"}
 
 
-def test_known_codes_reach_the_jvm_once_for_every_table_that_checks_them(spark):
+def test_known_codes_reach_the_jvm_once_for_every_table_that_checks_them(spark, monkeypatch):
     """PySpark hands a list to the JVM one element per call: with the codes
     held once (KnownCodes), checking a second table costs a few hundred calls
     into the JVM, not one per code (2,090 customers at scale 10, four tables)."""
@@ -359,14 +360,12 @@ def test_known_codes_reach_the_jvm_once_for_every_table_that_checks_them(spark):
         calls.append(command)
         return send(connection, command)
 
-    py4j.clientserver.ClientServerConnection.send_command = counted
-    try:
-        check_table(first, spec, Settings(), known)
-        first_calls = len(calls)
-        checked = check_table(second, spec, Settings(), known)
-        second_calls = len(calls) - first_calls
-    finally:
-        py4j.clientserver.ClientServerConnection.send_command = send
+    monkeypatch.setattr(py4j.clientserver.ClientServerConnection, "send_command", counted)
+    check_table(first, spec, Settings(), known)
+    first_calls = len(calls)
+    checked = check_table(second, spec, Settings(), known)
+    second_calls = len(calls) - first_calls
+    monkeypatch.undo()
     assert first_calls > 3000  # the codes went over once, one call each
     assert second_calls < 300, second_calls
     assert [r["_rule"] for r in checked.collect()] == ["known_reference"]
