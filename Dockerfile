@@ -38,7 +38,10 @@ RUN groupadd --system --gid 10001 bims \
     && chown 10001:10001 /data /logs
 USER 10001:10001
 
+# XDG_CACHE_HOME: where `python -m etl spark-server` leaves its token for
+# refreshes run beside it (`docker exec … refresh --remote sc://localhost:15002`).
 ENV BIMS_WAREHOUSE=duckdb:////data/bims.duckdb \
+    XDG_CACHE_HOME=/tmp \
     BIMS_USERS_FILE=/data/users.json \
     BIMS_AUDIT_LOG=/logs/audit.log \
     BIMS_LOG_DIR=/logs \

@@ -150,20 +150,33 @@ def _busy_seconds() -> float:
     return t.user + t.nice + t.system + getattr(t, "irq", 0) + getattr(t, "softirq", 0) + getattr(t, "steal", 0)
 
 
-def measure(cmd: list[str], log: Path, env: dict | None = None) -> dict:
+def measure(cmd: list[str], log: Path, env: dict | None = None, server: psutil.Process | None = None) -> dict:
     """Run cmd; wall seconds, peak RSS and CPU seconds of its process tree (sampled every
-    SAMPLE_EVERY s), exit code and the stage lines it printed."""
+    SAMPLE_EVERY s), exit code and the stage lines it printed. With `server` (the Spark server
+    a refresh runs on), its tree's resident memory counts in the peak and the CPU it used
+    during the run in the CPU seconds."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    peak, cpu = 0, {}
+    peak, cpu, server_cpu = 0, {}, {}
+    server_before = 0.0
+    if server is not None:
+        sample_tree(server, server_cpu)
+        server_before = sum(server_cpu.values())
     busy_before = _busy_seconds()
     began = time.monotonic()
     with open(log, "w") as out:
         proc = subprocess.Popen(cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, env=env)
         watched = psutil.Process(proc.pid)
         while proc.poll() is None:
-            peak = max(peak, sample_tree(watched, cpu))
+            rss = sample_tree(watched, cpu)
+            if server is not None:
+                rss += sample_tree(server, server_cpu)
+            peak = max(peak, rss)
             time.sleep(SAMPLE_EVERY)
         seconds = time.monotonic() - began
+    if server is not None:
+        sample_tree(server, server_cpu)
+        # Its CPU during this run, under a key no process of the client's tree has.
+        cpu[-1] = sum(server_cpu.values()) - server_before
     # CPU the rest of the machine used meanwhile, in cores: how much the run had to share.
     others = max(0.0, _busy_seconds() - busy_before - sum(cpu.values())) / seconds
     lines = log.read_text().splitlines()
@@ -188,6 +201,78 @@ def spark_run(folder: Path, scale: float, fmt: str, tag: str, fiscal_years: list
     result = measure(cmd, OUT / "logs" / f"spark-{tag}.log", env)
     result["warehouse"] = str(warehouse.relative_to(REPO))
     return result
+
+
+class SparkServer:
+    """`python -m etl spark-server` for the served runs: started once per scale (with its
+    warm-up, timed), stopped at the end."""
+
+    def __init__(self, tag: str):
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"sc://localhost:{self.port}"
+        self.log = OUT / "logs" / f"spark-server-{tag}.log"
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        self.env = dict(os.environ, BIMS_LOG_DIR=str(OUT / "logs"))
+        began = time.monotonic()
+        self._out = open(self.log, "w")
+        self.proc = subprocess.Popen([sys.executable, "-m", "etl", "spark-server", "--port", str(self.port)],
+                                     cwd=REPO, env=self.env, stdout=self._out, stderr=subprocess.STDOUT)
+        self.process = psutil.Process(self.proc.pid)
+        while "ready:" not in self.log.read_text():
+            if self.proc.poll() is not None:
+                raise SystemExit(f"the Spark server did not start; see {self.log}:\n" + self.log.read_text()[-2000:])
+            time.sleep(0.2)
+        self.ready_seconds = time.monotonic() - began
+        lines = self.log.read_text()
+        started = re.search(r"^started in ([0-9.]+) s", lines, re.M)
+        warmed = re.search(r"^warmed up in ([0-9.]+) s", lines, re.M)
+        self.start_seconds = float(started.group(1)) if started else None
+        self.warm_up_seconds = float(warmed.group(1)) if warmed else None
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=120)
+        self._out.close()
+
+
+def served_run(server: SparkServer, folder: Path, scale: float, fmt: str, tag: str,
+               fiscal_years: list[int] | None = None) -> dict:
+    """A refresh run on the warm Spark server: a full one into a new warehouse, or with
+    fiscal_years an incremental one into the warehouse the full one wrote."""
+    warehouse = OUT / f"s-{scale_name(scale)}-{fmt}.duckdb"
+    if not fiscal_years:
+        for stale in (warehouse, Path(f"{warehouse}.wal"), Path(f"{warehouse}.lock")):
+            stale.unlink(missing_ok=True)
+    cmd = [sys.executable, "-m", "etl", "refresh", "--remote", server.url, "--source",
+           str(folder.relative_to(REPO)), "--warehouse", f"duckdb:///{warehouse.relative_to(REPO)}"]
+    if fiscal_years:
+        cmd += ["--fiscal-years", *map(str, fiscal_years)]
+    result = measure(cmd, OUT / "logs" / f"served-{tag}.log", server.env, server=server.process)
+    result["warehouse"] = str(warehouse.relative_to(REPO))
+    return result
+
+
+def refresh_and_incrementals(label: str, what: str, run, full_runs: list[dict],
+                             incremental_runs: dict[str, list[dict]]) -> None:
+    """A full refresh, then an incremental refresh of each kind of fiscal year into the warehouse
+    it wrote; `run(tag_suffix, fiscal_years)` runs one."""
+    say(f"{label}: {what} ...")
+    full_runs.append(run("", None))
+    require_success(what, full_runs[-1])
+    say(f"  {full_runs[-1]['seconds']:.1f} s, peak {full_runs[-1]['peak_mb']:,.0f} MB; stages {full_runs[-1]['stages']}")
+    for kind, runs in incremental_runs.items():
+        year = incremental_year(REPO / full_runs[-1]["warehouse"], kind)
+        say(f"{label}: incremental {what} of FY{year} ({kind}) ...")
+        runs.append(run(f"-fy{year}", [year]))
+        require_success(f"incremental {what}", runs[-1])
+        runs[-1]["fiscal_year"] = year
+        runs[-1]["rows_read_full"], runs[-1]["rows_read"] = rows_read_last_runs(REPO / runs[-1]["warehouse"])
+        say(f"  {runs[-1]['seconds']:.1f} s, peak {runs[-1]['peak_mb']:,.0f} MB; stages {runs[-1]['stages']}")
 
 
 def rows_read_last_runs(warehouse: Path) -> tuple[int, int]:
@@ -437,6 +522,37 @@ def incremental_rows(results: list[dict]) -> list[tuple]:
     return rows
 
 
+SERVED_HEADER = ("scale", "server ready s (start + warm-up)", "full s", "duckdb s", "ratio",
+                 "ratio per run, median (each)", "CPU s", "CPU ratio", "peak MB", "incremental, year running",
+                 "incremental, last complete year")
+
+
+def served_rows(results: list[dict]) -> list[tuple]:
+    rows = []
+    for r in results:
+        sv = r.get("served")
+        if not sv:
+            continue
+        server = sv["server"]
+        incs = dict(incrementals(sv))
+
+        def inc(kind: str) -> str:
+            run = incs.get(kind)
+            if run is None:
+                return "—"
+            return (f"FY{run['fiscal_year']}: {run['seconds']:.1f} s = {run['seconds'] / sv['spark']['seconds']:.0%}; "
+                    f"per run {paired(run.get('all_seconds', []), sv['spark'].get('all_seconds', []))}")
+
+        rows.append((scale_name(r["scale"]),
+                     f"{server['ready_seconds']:.1f} ({server['start_seconds']} + {server['warm_up_seconds']})",
+                     " / ".join(f"{x:.1f}" for x in sv["spark"]["all_seconds"]),
+                     " / ".join(f"{x:.1f}" for x in r["duckdb"].get("all_seconds", [])), f"{sv['ratio']:.1f}x",
+                     paired(sv["spark"]["all_seconds"], r["duckdb"].get("all_seconds", [])),
+                     f"{sv['spark']['cpu_seconds']:.0f}", f"{sv['cpu_ratio']:.1f}x", f"{sv['spark']['peak_mb']:,.0f}",
+                     inc("current"), inc("complete")))
+    return rows
+
+
 def scaling_svg(results: list[dict], fmt: str) -> str:
     """Two log-log panels, seconds and peak MB against scale, as a plain SVG (no plotting library)."""
     import math
@@ -444,10 +560,12 @@ def scaling_svg(results: list[dict], fmt: str) -> str:
     series = {"spark full refresh": ("spark", "#d62728"),
               "spark incremental, year running": ("incremental_current", "#ff7f0e"),
               "spark incremental, last complete year": ("incremental_complete", "#9467bd"),
-              "duckdb baseline": ("duckdb", "#1f77b4")}
-    results = [dict(r, **{f"incremental_{kind}": inc for kind, inc in incrementals(r)}) for r in results]
+              "duckdb baseline": ("duckdb", "#1f77b4"),
+              "spark full refresh on a warm server": ("served_full", "#2ca02c")}
+    results = [dict(r, **{f"incremental_{kind}": inc for kind, inc in incrementals(r)},
+                    served_full=(r.get("served") or {}).get("spark")) for r in results]
     scales = [r["scale"] for r in results]
-    w, h, left, top, pw, ph = 820, 350, 70, 40, 300, 220
+    w, h, left, top, pw, ph = 820, 368, 70, 40, 300, 220
 
     def panel(x0: int, title: str, key: str, unit: str) -> list[str]:
         values = [r[k][key] for r in results for k, _ in series.values() if r.get(k)]
@@ -486,7 +604,7 @@ def scaling_svg(results: list[dict], fmt: str) -> str:
     body = panel(left, f"Refresh time ({fmt.upper()} sources)", "seconds", "seconds (log)")
     body += panel(left + pw + 110, "Peak resident memory", "peak_mb", "MB (log)")
     for i, (name, (_, colour)) in enumerate(series.items()):  # two legend entries per row
-        lx, ly = left + (i % 2) * 360, h - 34 + (i // 2) * 18
+        lx, ly = left + (i % 2) * 360, h - 52 + (i // 2) * 18
         body += [f'<rect x="{lx}" y="{ly - 6}" width="14" height="4" fill="{colour}"/>',
                  f'<text x="{lx + 20}" y="{ly}">{name}</text>']
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" '
@@ -561,6 +679,19 @@ def render_section(store: dict) -> str:
                                    "incremental / full", "incremental runs s", "share per run, median (each)",
                                    "peak MB", "extract / validate / transform / load"), inc)
             out.append("")
+        served = served_rows(results)
+        if served:
+            out.append("The same refreshes run on a warm Spark server: `python -m etl spark-server` started once "
+                       "per scale (its JVM start and its warm-up, a refresh of a tiny sample, are the first "
+                       "column), then `python -m etl refresh --remote …` in each repeat, after the refreshes "
+                       "above and before the baseline. *ratio*: best against best; per run, each against the "
+                       "baseline run of its repeat. CPU seconds and peak memory count the server's JVM with "
+                       "the client (the server's CPU during the run; its whole resident set). The incremental "
+                       "refreshes: best time, share of the best full refresh on the server, and each run's "
+                       "share of the full refresh of its repeat:")
+            out.append("")
+            out += markdown_table(SERVED_HEADER, served)
+            out.append("")
         plot = DOC.parent / f"etl-scaling-{fmt}.svg"
         plotted = [r for r in results if incrementals(r)]  # runs of this bench's current shape
         if len(plotted) > 1:
@@ -611,6 +742,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=1, help="runs per contender and scale; the best time counts")
     p.add_argument("--incremental", nargs="+", choices=tuple(INCREMENTAL_KINDS), default=list(INCREMENTAL_KINDS),
                    help="which fiscal years to time an incremental refresh of, after each full one")
+    p.add_argument("--no-spark-server", action="store_true",
+                   help="skip the refreshes run on a warm Spark server (`python -m etl spark-server`)")
     p.add_argument("--no-check", action="store_true", help="skip the scale-0.01 equality check")
     p.add_argument("--no-doc", action="store_true", help="do not rewrite the section of docs/performance.md")
     p.add_argument("--duckdb-memory-limit", help="memory_limit for the baseline, e.g. 4GB (default: DuckDB's, "
@@ -634,43 +767,53 @@ def main(argv: list[str] | None = None) -> int:
         folder, counts = dataset(scale, args.format)
         warm_page_cache(folder)
         load_before = os.getloadavg()[0]
-        spark_runs, duck_runs = [], []
+        spark_runs, duck_runs, served_runs = [], [], []
         inc_runs: dict[str, list[dict]] = {kind: [] for kind in args.incremental}
+        served_inc: dict[str, list[dict]] = {kind: [] for kind in args.incremental}
+        server = None
+        if not args.no_spark_server:
+            say(f"scale {scale_name(scale)} ({args.format}): starting a Spark server (with its warm-up) ...")
+            server = SparkServer(f"{scale_name(scale)}-{args.format}")
+            say(f"  ready in {server.ready_seconds:.1f} s (JVM {server.start_seconds} s, warm-up "
+                f"{server.warm_up_seconds} s)")
         for i in range(args.repeat):
             tag = f"{scale_name(scale)}-{args.format}-{i + 1}"
-            say(f"scale {scale_name(scale)} ({args.format}), run {i + 1}/{args.repeat}: spark refresh ...")
-            spark_runs.append(spark_run(folder, scale, args.format, tag))
-            require_success("spark refresh", spark_runs[-1])
-            say(f"  spark  {spark_runs[-1]['seconds']:.1f} s, peak {spark_runs[-1]['peak_mb']:,.0f} MB; "
-                f"stages {spark_runs[-1]['stages']}")
-            for kind, runs in inc_runs.items():
-                year = incremental_year(REPO / spark_runs[-1]["warehouse"], kind)
-                say(f"scale {scale_name(scale)} ({args.format}), run {i + 1}/{args.repeat}: spark incremental "
-                    f"refresh of FY{year} ({kind}) ...")
-                runs.append(spark_run(folder, scale, args.format, f"{tag}-fy{year}", [year]))
-                require_success("spark incremental refresh", runs[-1])
-                runs[-1]["fiscal_year"] = year
-                runs[-1]["rows_read_full"], runs[-1]["rows_read"] = rows_read_last_runs(REPO / runs[-1]["warehouse"])
-                say(f"  spark  {runs[-1]['seconds']:.1f} s, peak {runs[-1]['peak_mb']:,.0f} MB; "
-                    f"stages {runs[-1]['stages']}")
+            label = f"scale {scale_name(scale)} ({args.format}), run {i + 1}/{args.repeat}"
+            refresh_and_incrementals(label, "spark refresh", lambda suffix, years: spark_run(
+                folder, scale, args.format, tag + suffix, years), spark_runs, inc_runs)
+            if server is not None:
+                refresh_and_incrementals(label, "refresh on the Spark server", lambda suffix, years: served_run(
+                    server, folder, scale, args.format, tag + suffix, years), served_runs, served_inc)
             say(f"scale {scale_name(scale)} ({args.format}), run {i + 1}/{args.repeat}: duckdb baseline ...")
             duck_runs.append(duckdb_run(folder, scale, args.format, tag, args.duckdb_memory_limit))
             require_success("duckdb baseline", duck_runs[-1])
             say(f"  duckdb {duck_runs[-1]['seconds']:.1f} s, peak {duck_runs[-1]['peak_mb']:,.0f} MB; "
                 f"stages {duck_runs[-1]['stages']}")
-        best_spark = min(spark_runs, key=lambda r: r["seconds"])
-        best_duck = min(duck_runs, key=lambda r: r["seconds"])
-        best_inc = {kind: min(runs, key=lambda r: r["seconds"]) for kind, runs in inc_runs.items()}
-        for best, runs in ((best_spark, spark_runs), (best_duck, duck_runs),
-                           *((best_inc[kind], inc_runs[kind]) for kind in inc_runs)):
+        if server is not None:
+            server.stop()
+
+        def best_of(runs: list[dict]) -> dict:
+            best = dict(min(runs, key=lambda r: r["seconds"]))
             best["all_seconds"] = [round(r["seconds"], 2) for r in runs]
             best["peak_mb"] = max(r["peak_mb"] for r in runs)
             best.pop("tail", None)
+            return best
+
+        best_spark, best_duck = best_of(spark_runs), best_of(duck_runs)
+        best_inc = {kind: best_of(runs) for kind, runs in inc_runs.items()}
+        served = None
+        if server is not None:
+            best_served = best_of(served_runs)
+            served = {"spark": best_served, "incremental": {kind: best_of(runs) for kind, runs in served_inc.items()},
+                      "ratio": best_served["seconds"] / best_duck["seconds"],
+                      "cpu_ratio": best_served["cpu_seconds"] / max(best_duck["cpu_seconds"], 1e-9),
+                      "server": {"ready_seconds": server.ready_seconds, "start_seconds": server.start_seconds,
+                                 "warm_up_seconds": server.warm_up_seconds}}
         results.append({"scale": scale, "format": args.format, "rows_in": sum(counts.values()),
                         "rows_by_table": counts, "repeat": args.repeat, "date": today,
                         "load_before": load_before, "spark": best_spark, "duckdb": best_duck,
                         "ratio": best_spark["seconds"] / best_duck["seconds"],
-                        "incremental": best_inc,
+                        "incremental": best_inc, "served": served,
                         "cpu_ratio": best_spark["cpu_seconds"] / max(best_duck["cpu_seconds"], 1e-9),
                         "machine": info, "spark_settings": sp, "duckdb_settings": dd, "code": code})
 
@@ -686,6 +829,16 @@ def main(argv: list[str] | None = None) -> int:
             f"{inc['seconds']:.1f} s = {inc['seconds'] / r['spark']['seconds']:.0%} of the full refresh "
             f"({inc['rows_read']:,} of "
             f"{inc['rows_read_full']:,} rows in scope)")
+    for r in results:
+        if r.get("served"):
+            sv = r["served"]
+            say(f"scale {scale_name(r['scale'])}: on a warm Spark server {sv['spark']['seconds']:.1f} s, "
+                f"{sv['ratio']:.1f}x the baseline (ratio per run, median (each): "
+                f"{paired(sv['spark']['all_seconds'], r['duckdb']['all_seconds'])}); CPU {sv['cpu_ratio']:.1f}x")
+            for kind, inc in incrementals(sv):
+                say(f"scale {scale_name(r['scale'])}: on the server, incremental refresh of FY{inc['fiscal_year']} "
+                    f"({kind}) {inc['seconds']:.1f} s = {inc['seconds'] / sv['spark']['seconds']:.0%} of its full "
+                    f"refresh (per run, median (each): {paired(inc['all_seconds'], sv['spark']['all_seconds'])})")
     if not args.no_check:
         say("equality check: " + describe_check(store["checks"][args.format]))
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import sys
@@ -57,18 +58,20 @@ def _print_summary(summary) -> None:
 
 def cmd_refresh(args) -> int:
     from etl.pipeline import StagingNotShared, refresh
-    from etl.spark import JavaMissing
+    from etl.spark import JavaMissing, SparkServerUnreachable
     from etl.extract import SourceError
     from etl.validate import RejectLimitExceeded
     from warehouse import WarehouseError
 
     settings = Settings.from_env(warehouse_url=args.warehouse, spark_master=args.master,
-                                 fiscal_years=tuple(args.fiscal_years or ()))
+                                 spark_remote=args.remote, fiscal_years=tuple(args.fiscal_years or ()))
+    if args.master:  # --master on the command line wins over SPARK_REMOTE in the environment
+        settings = dataclasses.replace(settings, spark_remote=None)
     scope = "fiscal years " + " ".join(map(str, settings.fiscal_years)) if settings.fiscal_years else "all fiscal years"
     _say(f"BIMS refresh: {args.source} -> {settings.warehouse_url} ({scope})")
     try:
         summary = refresh(args.source, settings, show=lambda line: _say(f"  {line}"))
-    except JavaMissing as exc:
+    except (JavaMissing, SparkServerUnreachable) as exc:
         _say(f"error: {exc}")
         return EXIT_FAILED
     except (SourceError, RejectLimitExceeded, StagingNotShared, WarehouseError) as exc:
@@ -106,6 +109,23 @@ def cmd_status(args) -> int:
         if r["status"] != "succeeded" and r["message"]:
             _say(f"    {r['message']}")
     return 0
+
+
+def cmd_spark_server(args) -> int:
+    from etl.spark import JavaMissing
+    from etl.spark_server import ServerFailed, serve
+
+    settings = dataclasses.replace(Settings.from_env(spark_master=args.master), spark_remote=None)
+    try:
+        return serve(args.host, args.port, settings, warm=not args.no_warm_up, show=_say)
+    except (JavaMissing, ServerFailed) as exc:
+        _say(f"error: {exc}")
+        return EXIT_FAILED
+    except Exception as exc:  # the warm-up's refresh failed, say: one line here, the traceback in the log
+        log = _log_traceback()
+        _say(f"error: the Spark server stopped ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+             f"details in {log}")
+        return EXIT_FAILED
 
 
 def cmd_archive_classes(args) -> int:
@@ -158,8 +178,20 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--warehouse", help="warehouse URL (default: $BIMS_WAREHOUSE or duckdb:///data/bims.duckdb)")
     r.add_argument("--fiscal-years", type=int, nargs="+", metavar="Y",
                    help="recompute and replace only these fiscal years")
-    r.add_argument("--master", help="Spark master (default: $SPARK_MASTER or local[*])")
+    on = r.add_mutually_exclusive_group()
+    on.add_argument("--master", help="Spark master (default: $SPARK_MASTER or local[*])")
+    on.add_argument("--remote", metavar="sc://HOST:PORT",
+                    help="run on this Spark Connect server instead, e.g. one `spark-server` started "
+                         "(default: $SPARK_REMOTE)")
     r.set_defaults(run=cmd_refresh)
+
+    v = sub.add_parser("spark-server", help="run a Spark Connect server that refreshes run on (--remote): "
+                                            "its JVM stays warm, so each refresh takes less time")
+    v.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    v.add_argument("--port", type=int, default=15002, help="port to listen on (default 15002)")
+    v.add_argument("--master", help="Spark master it runs on (default: $SPARK_MASTER or local[*])")
+    v.add_argument("--no-warm-up", action="store_true", help="skip the refresh of a tiny sample it starts with")
+    v.set_defaults(run=cmd_spark_server)
 
     a = sub.add_parser("archive-classes", help="archive the classes Spark loads, so refreshes start faster")
     a.add_argument("--out", help="where to write it (default: $BIMS_CLASS_ARCHIVE or the user's cache folder)")

@@ -13,6 +13,8 @@ DEFAULT_WAREHOUSE = "duckdb:///data/bims.duckdb"
 class Settings:
     warehouse_url: str = DEFAULT_WAREHOUSE
     spark_master: str = "local[*]"
+    # A Spark Connect server to run on instead (sc://HOST:PORT; `python -m etl spark-server`).
+    spark_remote: str | None = None
     # First month of the fiscal year (September: FY2021 = Sep 2020 - Aug 2021).
     fiscal_start_month: int = 9
     # A refresh fails when a table's rejected rows exceed this share of it.
@@ -34,6 +36,7 @@ class Settings:
         values = {
             "warehouse_url": env.get("BIMS_WAREHOUSE", DEFAULT_WAREHOUSE),
             "spark_master": env.get("SPARK_MASTER", "local[*]"),
+            "spark_remote": env.get("SPARK_REMOTE") or None,
             "fiscal_start_month": int(env.get("BIMS_FISCAL_START_MONTH", 9)),
             "max_reject_share": float(env.get("BIMS_MAX_REJECT_SHARE", 0.01)),
             "spark_driver_memory": env.get("BIMS_SPARK_DRIVER_MEMORY", "4g"),
@@ -47,6 +50,9 @@ class Settings:
             raise ValueError("BIMS_FISCAL_START_MONTH must be a month number from 1 to 12")
         if not 0 <= settings.max_reject_share <= 1:
             raise ValueError("BIMS_MAX_REJECT_SHARE must be a share between 0 and 1")
+        if settings.spark_remote and not settings.spark_remote.startswith("sc://"):
+            raise ValueError(f"--remote / SPARK_REMOTE must be a Spark Connect URL, sc://HOST:PORT, "
+                             f"not {settings.spark_remote!r}")
         if settings.csv_reader not in ("arrow", "spark"):
             raise ValueError("BIMS_CSV_READER must be arrow or spark")
         return settings

@@ -116,6 +116,7 @@ def refresh(source: str, settings: Settings, show: Callable[[str], None] = print
               "fiscal_years": " ".join(map(str, settings.fiscal_years)) or "all"}
     persisted: list[DataFrame] = []
     findings: list[DataFrame] = []
+    own_session = None
 
     def finish(status: str, message: str, tables: dict[str, str]) -> None:
         dq = _arrow(reduce(DataFrame.unionByName, findings) if findings else None)
@@ -134,8 +135,14 @@ def refresh(source: str, settings: Settings, show: Callable[[str], None] = print
 
     try:
         if spark is None:
-            spark = stages.run("spark", f"starting on {settings.spark_master}", lambda: get_spark(
-                settings.spark_master, settings.spark_driver_memory, settings.shuffle_partitions))
+            where = f"connecting to {settings.spark_remote}" if settings.spark_remote \
+                else f"starting on {settings.spark_master}"
+            spark = stages.run("spark", where, lambda: get_spark(
+                settings.spark_master, settings.spark_driver_memory, settings.shuffle_partitions,
+                remote=settings.spark_remote))
+            if settings.spark_remote:
+                # Ends this client's session on the server (its cached frames) when done.
+                own_session = spark
         extracted: Extracted = stages.run("extract", f"reading {source}", lambda: extract(
             spark, source, staging / "source", settings.fiscal_years, settings.fiscal_start_month,
             settings.csv_reader))
@@ -208,8 +215,14 @@ def refresh(source: str, settings: Settings, show: Callable[[str], None] = print
                 pass
         raise
     finally:
-        for frame in persisted:
-            frame.unpersist()
+        # Cleaning up must not hide why a refresh failed (a Spark server that went away, say).
+        try:
+            for frame in persisted:
+                frame.unpersist()
+            if own_session is not None:
+                own_session.stop()
+        except Exception as exc:  # noqa: BLE001
+            show(f"warning    could not release Spark's cached tables: {type(exc).__name__}")
         shutil.rmtree(staging, ignore_errors=True)
 
 

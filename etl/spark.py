@@ -139,10 +139,48 @@ def _jvm_output_to(log_file: Path):
             os.close(saved[1])
 
 
+# Settings of every BIMS Spark session. The SQL ones are the session's own, so
+# they are also set on a session of a Spark Connect server (`get_spark(remote=…)`),
+# whoever started that server: with ANSI mode on (Spark 4's default), say, an
+# invalid value would fail the refresh instead of being reported by validate.
+STATIC_CONF = {
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    # A refresh generates some 220 classes (Spark's compiled plans); the default
+    # cache of 100 let a long-lived server compile them all again, and Java's JIT
+    # the hot ones, on every refresh (docs/performance.md).
+    "spark.sql.codegen.cache.maxEntries": "1000",
+}
+
+
+def session_conf(shuffle_partitions: int = 8) -> dict[str, str]:
+    return {
+        "spark.sql.shuffle.partitions": str(shuffle_partitions),
+        # Off: the plan is tuned by hand (broadcast hints, the combine's one
+        # partitioning reused by the aggregates), and re-planning after every
+        # stage cost about 10 s of driver time per refresh at scale 10.
+        "spark.sql.adaptive.enabled": "false",
+        "spark.sql.autoBroadcastJoinThreshold": str(64 * 1024 * 1024),
+        # Invalid values become NULL and are reported by validate, not thrown.
+        "spark.sql.ansi.enabled": "false",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.sql.sources.partitionOverwriteMode": "dynamic",
+    }
+
+
+class SparkServerUnreachable(RuntimeError):
+    """No Spark Connect server answers at the URL, or it refused us."""
+
+
 def get_spark(master: str = "local[*]", driver_memory: str = "4g", shuffle_partitions: int = 8,
-              record_classes_to: Path | None = None):
+              record_classes_to: Path | None = None, remote: str | None = None):
     """Start (or reuse) the Spark session. `record_classes_to`: write the class
-    archive there when the JVM exits (see `etl.class_archive.build`)."""
+    archive there when the JVM exits (see `etl.class_archive.build`). `remote`:
+    instead, a session of the Spark Connect server at this `sc://` URL (see
+    `etl.spark_server`), whose JVM stays warm from one refresh to the next."""
+    if remote:
+        return _remote_session(remote, shuffle_partitions)
     if not java_available():
         raise JavaMissing(NO_JAVA)
     # Python workers must run this interpreter (the virtualenv's), not whatever
@@ -155,23 +193,43 @@ def get_spark(master: str = "local[*]", driver_memory: str = "4g", shuffle_parti
     builder = (
         SparkSession.builder.appName("bims-etl")
         .master(master)
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.memory", driver_memory)
         .config("spark.driver.extraJavaOptions", driver_java_options(record_classes_to))
-        .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
-        # Off: the plan is tuned by hand (broadcast hints, the combine's one
-        # partitioning reused by the aggregates), and re-planning after every
-        # stage cost about 10 s of driver time per refresh at scale 10.
-        .config("spark.sql.adaptive.enabled", "false")
-        .config("spark.sql.autoBroadcastJoinThreshold", str(64 * 1024 * 1024))
-        # Invalid values become NULL and are reported by validate, not thrown.
-        .config("spark.sql.ansi.enabled", "false")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
     )
+    for key, value in {**STATIC_CONF, **session_conf(shuffle_partitions)}.items():
+        builder = builder.config(key, value)
     with _jvm_output_to(LOG_DIR / "spark.log"):
         spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+def _remote_session(url: str, shuffle_partitions: int):
+    from pyspark.errors import PySparkException
+    from pyspark.sql import SparkSession
+
+    from etl.spark_server import client_url, reachable
+
+    address = client_url(url)
+    # PySpark's client retries a server that is not there for minutes: ask the port first.
+    if not reachable(address):
+        raise SparkServerUnreachable(_why_unreachable(url, None))
+    try:
+        spark = SparkSession.builder.remote(address).create()
+        for key, value in session_conf(shuffle_partitions).items():
+            spark.conf.set(key, value)
+    except (PySparkException, ValueError) as exc:
+        raise SparkServerUnreachable(_why_unreachable(url, exc)) from None
+    return spark
+
+
+def _why_unreachable(url: str, exc: Exception | None) -> str:
+    text = str(exc or "")
+    if exc is None:
+        reason = "nothing answers there: start one with `python -m etl spark-server`"
+    elif "UNAUTHENTICATED" in text or "Invalid authentication token" in text:
+        reason = ("it refused the token: give the server's (SPARK_CONNECT_AUTHENTICATE_TOKEN, or the token "
+                  "file `python -m etl spark-server` wrote)")
+    else:
+        reason = f"{type(exc).__name__}: {text.strip().splitlines()[0] if text.strip() else 'no reason given'}"
+    return f"cannot use the Spark Connect server at {url}: {reason}"
