@@ -262,11 +262,12 @@ def refresh_and_incrementals(label: str, what: str, run, full_runs: list[dict],
     """A full refresh, then an incremental refresh of each kind of fiscal year into the warehouse
     it wrote; `run(tag_suffix, fiscal_years)` runs one."""
     say(f"{label}: {what} ...")
-    full_runs.append(run("", None))
-    require_success(what, full_runs[-1])
-    say(f"  {full_runs[-1]['seconds']:.1f} s, peak {full_runs[-1]['peak_mb']:,.0f} MB; stages {full_runs[-1]['stages']}")
+    full = run("", None)
+    full_runs.append(full)
+    require_success(what, full)
+    say(f"  {full['seconds']:.1f} s, peak {full['peak_mb']:,.0f} MB; stages {full['stages']}")
     for kind, runs in incremental_runs.items():
-        year = incremental_year(REPO / full_runs[-1]["warehouse"], kind)
+        year = incremental_year(REPO / full["warehouse"], kind)
         say(f"{label}: incremental {what} of FY{year} ({kind}) ...")
         runs.append(run(f"-fy{year}", [year]))
         require_success(f"incremental {what}", runs[-1])
@@ -776,21 +777,23 @@ def main(argv: list[str] | None = None) -> int:
             server = SparkServer(f"{scale_name(scale)}-{args.format}")
             say(f"  ready in {server.ready_seconds:.1f} s (JVM {server.start_seconds} s, warm-up "
                 f"{server.warm_up_seconds} s)")
-        for i in range(args.repeat):
-            tag = f"{scale_name(scale)}-{args.format}-{i + 1}"
-            label = f"scale {scale_name(scale)} ({args.format}), run {i + 1}/{args.repeat}"
-            refresh_and_incrementals(label, "spark refresh", lambda suffix, years: spark_run(
-                folder, scale, args.format, tag + suffix, years), spark_runs, inc_runs)
+        try:
+            for i in range(args.repeat):
+                tag = f"{scale_name(scale)}-{args.format}-{i + 1}"
+                label = f"scale {scale_name(scale)} ({args.format}), run {i + 1}/{args.repeat}"
+                refresh_and_incrementals(label, "spark refresh", lambda suffix, years: spark_run(
+                    folder, scale, args.format, tag + suffix, years), spark_runs, inc_runs)
+                if server is not None:
+                    refresh_and_incrementals(label, "refresh on the Spark server", lambda suffix, years: served_run(
+                        server, folder, scale, args.format, tag + suffix, years), served_runs, served_inc)
+                say(f"scale {scale_name(scale)} ({args.format}), run {i + 1}/{args.repeat}: duckdb baseline ...")
+                duck_runs.append(duckdb_run(folder, scale, args.format, tag, args.duckdb_memory_limit))
+                require_success("duckdb baseline", duck_runs[-1])
+                say(f"  duckdb {duck_runs[-1]['seconds']:.1f} s, peak {duck_runs[-1]['peak_mb']:,.0f} MB; "
+                    f"stages {duck_runs[-1]['stages']}")
+        finally:  # a failed run must not leave the server's JVM behind
             if server is not None:
-                refresh_and_incrementals(label, "refresh on the Spark server", lambda suffix, years: served_run(
-                    server, folder, scale, args.format, tag + suffix, years), served_runs, served_inc)
-            say(f"scale {scale_name(scale)} ({args.format}), run {i + 1}/{args.repeat}: duckdb baseline ...")
-            duck_runs.append(duckdb_run(folder, scale, args.format, tag, args.duckdb_memory_limit))
-            require_success("duckdb baseline", duck_runs[-1])
-            say(f"  duckdb {duck_runs[-1]['seconds']:.1f} s, peak {duck_runs[-1]['peak_mb']:,.0f} MB; "
-                f"stages {duck_runs[-1]['stages']}")
-        if server is not None:
-            server.stop()
+                server.stop()
 
         def best_of(runs: list[dict]) -> dict:
             best = dict(min(runs, key=lambda r: r["seconds"]))
