@@ -186,19 +186,23 @@ def measure(cmd: list[str], log: Path, env: dict | None = None, server: psutil.P
             "stages": stages, "log": str(log.relative_to(REPO)), "tail": lines[-5:]}
 
 
-def spark_run(folder: Path, scale: float, fmt: str, tag: str, fiscal_years: list[int] | None = None) -> dict:
+def spark_run(folder: Path, scale: float, fmt: str, tag: str, fiscal_years: list[int] | None = None,
+              server: "SparkServer | None" = None) -> dict:
     """A full refresh into a new warehouse or, with fiscal_years, an incremental one into the
-    warehouse the full refresh wrote."""
-    warehouse = OUT / f"w-{scale_name(scale)}-{fmt}.duckdb"
+    warehouse the full refresh wrote; with `server`, run on that warm Spark server (--remote)."""
+    warehouse = OUT / f"{'s' if server else 'w'}-{scale_name(scale)}-{fmt}.duckdb"
     if not fiscal_years:
         for stale in (warehouse, Path(f"{warehouse}.wal"), Path(f"{warehouse}.lock")):
             stale.unlink(missing_ok=True)  # a first refresh: nothing to copy
     env = dict(os.environ, BIMS_LOG_DIR=str(OUT / "logs"))
     cmd = [sys.executable, "-m", "etl", "refresh", "--source", str(folder.relative_to(REPO)),
            "--warehouse", f"duckdb:///{warehouse.relative_to(REPO)}"]
+    if server:
+        cmd += ["--remote", server.url]
     if fiscal_years:
         cmd += ["--fiscal-years", *map(str, fiscal_years)]
-    result = measure(cmd, OUT / "logs" / f"spark-{tag}.log", env)
+    log = OUT / "logs" / f"{'served' if server else 'spark'}-{tag}.log"
+    result = measure(cmd, log, env, server=server.process if server else None)
     result["warehouse"] = str(warehouse.relative_to(REPO))
     return result
 
@@ -216,11 +220,11 @@ class SparkServer:
         self.url = f"sc://localhost:{self.port}"
         self.log = OUT / "logs" / f"spark-server-{tag}.log"
         self.log.parent.mkdir(parents=True, exist_ok=True)
-        self.env = dict(os.environ, BIMS_LOG_DIR=str(OUT / "logs"))
+        env = dict(os.environ, BIMS_LOG_DIR=str(OUT / "logs"))
         began = time.monotonic()
         self._out = open(self.log, "w")
         self.proc = subprocess.Popen([sys.executable, "-m", "etl", "spark-server", "--port", str(self.port)],
-                                     cwd=REPO, env=self.env, stdout=self._out, stderr=subprocess.STDOUT)
+                                     cwd=REPO, env=env, stdout=self._out, stderr=subprocess.STDOUT)
         self.process = psutil.Process(self.proc.pid)
         while "ready:" not in self.log.read_text():
             if self.proc.poll() is not None:
@@ -238,23 +242,6 @@ class SparkServer:
             self.proc.terminate()
             self.proc.wait(timeout=120)
         self._out.close()
-
-
-def served_run(server: SparkServer, folder: Path, scale: float, fmt: str, tag: str,
-               fiscal_years: list[int] | None = None) -> dict:
-    """A refresh run on the warm Spark server: a full one into a new warehouse, or with
-    fiscal_years an incremental one into the warehouse the full one wrote."""
-    warehouse = OUT / f"s-{scale_name(scale)}-{fmt}.duckdb"
-    if not fiscal_years:
-        for stale in (warehouse, Path(f"{warehouse}.wal"), Path(f"{warehouse}.lock")):
-            stale.unlink(missing_ok=True)
-    cmd = [sys.executable, "-m", "etl", "refresh", "--remote", server.url, "--source",
-           str(folder.relative_to(REPO)), "--warehouse", f"duckdb:///{warehouse.relative_to(REPO)}"]
-    if fiscal_years:
-        cmd += ["--fiscal-years", *map(str, fiscal_years)]
-    result = measure(cmd, OUT / "logs" / f"served-{tag}.log", server.env, server=server.process)
-    result["warehouse"] = str(warehouse.relative_to(REPO))
-    return result
 
 
 def refresh_and_incrementals(label: str, what: str, run, full_runs: list[dict],
@@ -784,8 +771,8 @@ def main(argv: list[str] | None = None) -> int:
                 refresh_and_incrementals(label, "spark refresh", lambda suffix, years: spark_run(
                     folder, scale, args.format, tag + suffix, years), spark_runs, inc_runs)
                 if server is not None:
-                    refresh_and_incrementals(label, "refresh on the Spark server", lambda suffix, years: served_run(
-                        server, folder, scale, args.format, tag + suffix, years), served_runs, served_inc)
+                    refresh_and_incrementals(label, "refresh on the Spark server", lambda suffix, years: spark_run(
+                        folder, scale, args.format, tag + suffix, years, server), served_runs, served_inc)
                 say(f"scale {scale_name(scale)} ({args.format}), run {i + 1}/{args.repeat}: duckdb baseline ...")
                 duck_runs.append(duckdb_run(folder, scale, args.format, tag, args.duckdb_memory_limit))
                 require_success("duckdb baseline", duck_runs[-1])

@@ -3,7 +3,7 @@ warms up, and that `python -m etl refresh --remote sc://localhost:15002` uses.
 
 A refresh run the usual way starts a JVM of its own, and most of Spark's code
 then runs slowly until Java's JIT has compiled it: at scale 10 that costs a
-refresh about a quarter of its time (docs/performance.md). A server keeps one
+refresh about a fifth of its time (docs/performance.md). A server keeps one
 JVM, with its compiled code, from one refresh to the next, and starts by
 refreshing a tiny sample so that even its first real refresh runs warm.
 
@@ -150,7 +150,7 @@ def stop(proc: subprocess.Popen, timeout: float = 60) -> None:
         proc.wait()
 
 
-def warm_up(url: str, settings: Settings, show: Callable[[str], None]) -> None:
+def warm_up(url: str, settings: Settings) -> None:
     """Refresh a tiny generated sample through the server, all of it and then
     one fiscal year, so that its JVM loads and compiles what any refresh runs."""
     from etl.generate import generate
@@ -200,7 +200,7 @@ def serve(host: str, port: int, settings: Settings, warm: bool = True,
         if warm:
             began = time.monotonic()
             show("warming it up: a refresh of a tiny sample ...")
-            warm_up(url, settings, show)
+            warm_up(url, settings)
             show(f"warmed up in {time.monotonic() - began:.1f} s")
         where = f"token in {token_file(port)}" if made else f"token from {TOKEN_ENV}"
         show(f"ready: python -m etl refresh --remote {url} --source … ({where}); Ctrl+C stops it")
